@@ -1,0 +1,26 @@
+"""Shared pytest fixtures.
+
+Tests that need ../shared/data take the ``shared_data`` fixture: on a user's machine without it they skip with
+a reason; CI (.ci/run) sets LIVERLESION_REQUIRE_SHARED_DATA=1 so they fail instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("LIVERLESION_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Path of ../shared/data (real CT); skips (or fails in CI) when absent."""
+    if not SHARED_DATA.is_dir():
+        message = f"real CT data not found at {SHARED_DATA} (set LIVERLESION_SHARED_DATA)"
+        if os.environ.get("LIVERLESION_REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED_DATA
