@@ -1,0 +1,70 @@
+"""``liverlesion`` console script: one subcommand per user-facing action.
+
+Each subcommand lives in its own module of this package exposing ``add_parser(subparsers)`` (which
+sets ``func`` on its parser) so this file only dispatches. Exit codes: 0 success, 2 bad input
+(one line on stderr naming the file and the rule broken), 1 internal error, 130 cancelled.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import CancelledError, InvalidInputError, LiverLesionError, ModelError
+
+#: Subcommand modules, in the order ``--help`` lists them. A module missing from an install is skipped.
+SUBCOMMANDS = ("segment", "evaluate", "train", "phantom", "info", "web", "export_onnx")
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="liverlesion",
+        description="Segment the liver and liver lesions in CT and classify each lesion "
+        "(cyst / hemangioma / metastasis).",
+    )
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as error:
+            if error.name == f"{__package__}.{name}":
+                continue
+            raise
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except (InvalidInputError, ModelError) as error:
+        if args.debug:
+            raise
+        print(f"liverlesion: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CancelledError as error:
+        print(f"liverlesion: cancelled: {error}", file=sys.stderr)
+        return EXIT_CANCELLED
+    except LiverLesionError as error:
+        if args.debug:
+            raise
+        print(f"liverlesion: error: {error}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except KeyboardInterrupt:
+        print("liverlesion: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
