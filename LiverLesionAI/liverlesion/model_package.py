@@ -1,0 +1,292 @@
+"""Model packages: one folder holding the cascade's weights and the card that describes them.
+
+Layout::
+
+    model.json     name, version, classes, config (CascadeConfig.to_dict()), input spec, networks, backends,
+                   sha256 of every file, training data + licences, metrics
+    liver.onnx     stage-1 network, input "input" (B, C, H, W) float32 → "logits" (B, 2, H, W)
+    lesion.onnx    stage-2 network, input "input" (B, C, H, W) float32 → "logits" (B, 4, H, W)
+                   (+ "class_logits" (B, 3) for a Y-Net package)
+    liver.pt, lesion.pt    PyTorch state dicts (fine-tuning, torch backend)
+
+Loading (:func:`load_model_package`) needs neither torch nor onnxruntime; it verifies every checksum.
+Saving and :func:`build_networks` / :func:`load_torch_networks` import torch lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import CascadeConfig, StageConfig
+from .errors import ModelError
+from .labels import LABEL_NAMES, LESION_CLASSES
+
+MODEL_JSON = "model.json"
+PACKAGE_FORMAT = "liverlesion-model-package"
+PACKAGE_FORMAT_VERSION = 1
+ONNX_OPSET = 17
+STAGES = ("liver", "lesion")
+DEFAULT_MODEL_NAME = "liverlesion-cascade-v1"
+
+
+def default_model_dir() -> Path:
+    """The bundled model package: ``liverlesion/models/liverlesion-cascade-v1``."""
+    return Path(__file__).resolve().parent / "models" / DEFAULT_MODEL_NAME
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class ModelPackage:
+    """A loaded (checksum-verified) model package.
+
+    Attributes:
+        folder: the package folder.
+        config: the cascade configuration the networks were trained with.
+        onnx_paths: stage name → ONNX file.
+        torch_paths: stage name → state-dict file.
+        networks: stage name → network spec (``in_channels``, ``n_classes``, ``base_channels``, ``levels``,
+            ``with_classifier``).
+        metadata: the whole model.json.
+    """
+
+    folder: Path
+    config: CascadeConfig
+    onnx_paths: dict[str, Path]
+    torch_paths: dict[str, Path]
+    networks: dict[str, dict[str, Any]]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return str(self.metadata.get("name", self.folder.name))
+
+    @property
+    def version(self) -> str:
+        return str(self.metadata.get("version", ""))
+
+    def stage(self, name: str) -> StageConfig:
+        """The StageConfig of ``"liver"`` or ``"lesion"``."""
+        if name not in STAGES:
+            raise ValueError(f"stage must be one of {STAGES}, got {name!r}")
+        return getattr(self.config, name)
+
+    def output_names(self, stage: str) -> list[str]:
+        """ONNX output names of a stage ("logits" first)."""
+        return list(self.metadata["backends"]["onnxruntime"]["outputs"][stage])
+
+
+def _network_spec(stage: StageConfig, net) -> dict[str, Any]:
+    return {
+        "in_channels": stage.in_channels,
+        "n_classes": stage.n_classes,
+        "base_channels": int(getattr(net, "base_channels", stage.base_channels)),
+        "levels": int(getattr(net, "levels", stage.levels)),
+        "with_classifier": bool(getattr(net, "with_classifier", False)),
+    }
+
+
+def build_networks(config: CascadeConfig, lesion_classifier: bool = False):
+    """Fresh (untrained) ``(liver_net, lesion_net)`` :class:`UNet2D` pair for ``config`` (imports torch)."""
+    from .networks.unet import UNet2D
+
+    liver, lesion = config.liver, config.lesion
+    liver_net = UNet2D(liver.in_channels, liver.n_classes, liver.base_channels, liver.levels)
+    lesion_net = UNet2D(
+        lesion.in_channels, lesion.n_classes, lesion.base_channels, lesion.levels, with_classifier=lesion_classifier
+    )
+    return liver_net, lesion_net
+
+
+def export_onnx(net, path: Path, in_channels: int, size_multiple: int) -> list[str]:
+    """Export ``net`` (eval mode, CPU copy) to ONNX with dynamic batch/H/W axes; returns the output names."""
+    import copy
+    import warnings
+
+    import torch
+
+    model = copy.deepcopy(net).to("cpu").eval()
+    outputs = ["logits", "class_logits"] if getattr(model, "with_classifier", False) else ["logits"]
+    dynamic = {"input": {0: "batch", 2: "height", 3: "width"}, "logits": {0: "batch", 2: "height", 3: "width"}}
+    if len(outputs) == 2:
+        dynamic["class_logits"] = {0: "batch"}
+    example = torch.zeros(1, in_channels, 4 * size_multiple, 4 * size_multiple)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(
+            model,
+            (example,),
+            str(path),
+            input_names=["input"],
+            output_names=outputs,
+            dynamic_axes=dynamic,
+            opset_version=ONNX_OPSET,
+            dynamo=False,
+        )
+    return outputs
+
+
+def save_model_package(
+    folder: str | Path,
+    config: CascadeConfig,
+    liver_net,
+    lesion_net,
+    *,
+    metadata: dict[str, Any] | None = None,
+) -> Path:
+    """Write a complete model package to ``folder`` (created; existing package files overwritten).
+
+    ``metadata`` may hold ``name``, ``version``, ``description``, ``training`` (dict: data, method, command …),
+    ``licenses`` (list), ``metrics`` (dict) and any other JSON-ready keys; they go into model.json.
+    """
+    import torch
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    metadata = dict(metadata or {})
+    outputs, networks = {}, {}
+    for name, net in (("liver", liver_net), ("lesion", lesion_net)):
+        stage: StageConfig = getattr(config, name)
+        state = {key: value.detach().cpu() for key, value in net.state_dict().items()}
+        torch.save(state, folder / f"{name}.pt")
+        outputs[name] = export_onnx(net, folder / f"{name}.onnx", stage.in_channels, stage.size_multiple)
+        networks[name] = _network_spec(stage, net)
+    files = sorted(f"{name}.{ext}" for name in STAGES for ext in ("onnx", "pt"))
+    files += [str(extra) for extra in metadata.pop("extra_files", [])]
+    card = {
+        "format": PACKAGE_FORMAT,
+        "format_version": PACKAGE_FORMAT_VERSION,
+        "name": metadata.pop("name", folder.name),
+        "version": metadata.pop("version", "0.0.0"),
+        "description": metadata.pop("description", "Cascaded 2.5D U-Net: liver, then lesions (typed)."),
+        "classes": {
+            "labels": {str(k): v for k, v in LABEL_NAMES.items()},
+            "lesion_network_classes": ["none", *LESION_CLASSES],
+        },
+        "config": config.to_dict(),
+        "input": {
+            name: {
+                "layout": "(B, C, H, W) float32: C = context slices z-k//2 … z+k//2 of the canonical axial volume "
+                "resampled to spacing_mm and windowed to [0, 1]" + (" + liver mask (0/1)" if st.liver_channel else ""),
+                "spacing_mm": list(st.spacing_mm),
+                "window_hu": list(st.window_hu),
+                "context_slices": st.context_slices,
+                "liver_channel": st.liver_channel,
+                "in_channels": st.in_channels,
+                "size_multiple": st.size_multiple,
+            }
+            for name, st in (("liver", config.liver), ("lesion", config.lesion))
+        },
+        "networks": networks,
+        "backends": {
+            "onnxruntime": {
+                "files": {name: f"{name}.onnx" for name in STAGES},
+                "opset": ONNX_OPSET,
+                "input": "input",
+                "outputs": outputs,
+            },
+            "torch": {"files": {name: f"{name}.pt" for name in STAGES}, "class": "liverlesion.networks.unet.UNet2D"},
+        },
+        "training": metadata.pop("training", {}),
+        "licenses": metadata.pop("licenses", []),
+        "metrics": metadata.pop("metrics", {}),
+        **metadata,
+        "files": {name: sha256_of(folder / name) for name in files},
+    }
+    (folder / MODEL_JSON).write_text(json.dumps(card, indent=2) + "\n")
+    return folder
+
+
+def load_model_package(folder: str | Path | None = None) -> ModelPackage:
+    """Read and verify a model package (default: :func:`default_model_dir`).
+
+    Raises:
+        ModelError: folder or model.json missing/invalid, a listed file missing, or a sha256 mismatch
+            (the message names the file).
+    """
+    folder = Path(folder) if folder is not None else default_model_dir()
+    card_path = folder / MODEL_JSON
+    if not card_path.is_file():
+        raise ModelError(f"{card_path}: model package has no model.json (is {folder} a liverlesion model folder?)")
+    try:
+        card = json.loads(card_path.read_text())
+        config = CascadeConfig.from_dict(card["config"])
+        files: dict[str, str] = card["files"]
+        backends = card["backends"]
+        networks = card["networks"]
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{card_path}: invalid model.json ({error})") from error
+    for name, expected in files.items():
+        path = folder / name
+        if not path.is_file():
+            raise ModelError(f"{path}: file listed in model.json is missing; reinstall or re-export the model")
+        actual = sha256_of(path)
+        if actual != expected:
+            raise ModelError(
+                f"{path}: sha256 mismatch (model.json says {expected[:12]}…, file is {actual[:12]}…); "
+                "the file is corrupt or was changed — reinstall or re-export the model"
+            )
+    onnx_paths = {stage: folder / name for stage, name in backends["onnxruntime"]["files"].items()}
+    torch_paths = {stage: folder / name for stage, name in backends.get("torch", {}).get("files", {}).items()}
+    for path in [*onnx_paths.values(), *torch_paths.values()]:
+        if path.name not in files:
+            raise ModelError(f"{path}: backend file has no sha256 in model.json; re-export the model")
+    return ModelPackage(folder, config, onnx_paths, torch_paths, networks, card)
+
+
+def load_torch_networks(package: ModelPackage, device: str = "cpu"):
+    """``(liver_net, lesion_net)`` in eval mode with the package's state dicts loaded (imports torch)."""
+    import torch
+
+    from .networks.unet import UNet2D
+
+    nets = []
+    for stage in STAGES:
+        spec = package.networks[stage]
+        net = UNet2D(
+            spec["in_channels"], spec["n_classes"], spec["base_channels"], spec["levels"], spec["with_classifier"]
+        )
+        if stage not in package.torch_paths:
+            raise ModelError(f"{package.folder}: no torch weights for stage {stage!r}")
+        state = torch.load(package.torch_paths[stage], map_location=device, weights_only=True)
+        net.load_state_dict(state)
+        nets.append(net.to(device).eval())
+    return tuple(nets)
+
+
+def write_untrained_package(folder: str | Path, config: CascadeConfig | None = None, seed: int = 0) -> Path:
+    """A package with randomly initialised networks (for testing the inference plumbing only)."""
+    import torch
+
+    config = config or CascadeConfig()
+    torch.manual_seed(seed)
+    liver_net, lesion_net = build_networks(config)
+    return save_model_package(
+        folder,
+        config,
+        liver_net,
+        lesion_net,
+        metadata={
+            "name": "liverlesion-untrained",
+            "version": "0.0.0",
+            "description": f"UNTRAINED random weights (seed {seed}): for testing plumbing, not for use.",
+            "training": {"data": [], "method": "none"},
+        },
+    )
+
+
+if __name__ == "__main__":  # python -m liverlesion.model_package OUT_DIR  → untrained package
+    import sys
+
+    write_untrained_package(sys.argv[1] if len(sys.argv) > 1 else "/tmp/untrained-model")

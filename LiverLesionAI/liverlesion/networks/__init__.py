@@ -1,0 +1,1 @@
+"""PyTorch networks (import torch lazily: import these modules only where torch is needed)."""
