@@ -158,21 +158,24 @@ def from_canonical(
 
 def _permute_flip(array: np.ndarray, permutation, flips) -> np.ndarray:
     """Input ``(z, y, x)`` array → canonical array (index axis a is array axis 2 - a)."""
+    if tuple(permutation) == (0, 1, 2) and not any(flips):
+        return array
     axes = [2 - permutation[w] for w in (2, 1, 0)]
     result = np.transpose(array, axes)
     flip_axes = tuple(2 - w for w in range(3) if flips[w])
     if flip_axes:
         result = np.flip(result, flip_axes)
-    return result if result is array else np.ascontiguousarray(result)
+    return np.ascontiguousarray(result)
 
 
 def _unpermute_unflip(array: np.ndarray, permutation, flips) -> np.ndarray:
     """Inverse of :func:`_permute_flip`."""
+    if tuple(permutation) == (0, 1, 2) and not any(flips):
+        return array
     flip_axes = tuple(2 - w for w in range(3) if flips[w])
     result = np.flip(array, flip_axes) if flip_axes else array
     axes = [2 - permutation[w] for w in (2, 1, 0)]
-    result = np.transpose(result, np.argsort(axes))
-    return result if result is array else np.ascontiguousarray(result)
+    return np.ascontiguousarray(np.transpose(result, np.argsort(axes)))
 
 
 def _resample_to_axis_aligned(volume: Volume, permutation, is_label: bool) -> Volume:

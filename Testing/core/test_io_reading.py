@@ -7,7 +7,6 @@ import time
 
 import numpy as np
 import pytest
-
 from liverlesion.io import read_volume, validate_ct, write_volume
 from liverlesion.volume import Volume
 
@@ -22,7 +21,9 @@ SHARED_CT = [
 
 @pytest.mark.shared_data
 @pytest.mark.parametrize(("relative", "shape", "spacing"), SHARED_CT)
-def test_every_shared_ct_reads_with_its_documented_grid_and_plausible_hu(shared_data, relative, shape, spacing):
+def test_every_shared_ct_reads_with_its_documented_grid_and_plausible_hu(
+    shared_data, relative, shape, spacing
+):
     start = time.perf_counter()
     volume = read_volume(shared_data / relative)
     seconds = time.perf_counter() - start

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from liverlesion.io import read_volume, write_labelmap, write_volume
 from liverlesion.volume import Volume
 
