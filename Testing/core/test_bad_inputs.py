@@ -105,14 +105,16 @@ def test_a_2d_image_is_refused(tmp_path):
         read_volume(path)
 
 
-@pytest.mark.parametrize("name", ["ct.nii.gz", "ct.nii", "ct.nrrd"])
-def test_a_truncated_file_is_refused(tmp_path, name):
-    path = write_volume(tmp_path / name, a_ct())
+@pytest.mark.parametrize("name", ["ct.nii.gz", "ct.nii", "ct.nrrd", "ct.mha"])
+@pytest.mark.parametrize("compress", [True, False])
+def test_a_truncated_file_is_refused(tmp_path, name, compress):
+    path = write_volume(tmp_path / name, a_ct(), compress=compress)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) * 2 // 3])
     with pytest.raises(InvalidInputError, match="truncated") as info:
         read_volume(path)
     assert str(path) in str(info.value)
+    assert "Reason: Success" not in str(info.value)
 
 
 def test_a_truncated_nifti_gz_with_an_intact_gzip_trailer_is_refused(tmp_path):

@@ -80,5 +80,9 @@ def read_dicom_series(series: DicomSeries, folder: Path):
 def first_itk_line(error: Exception) -> str:
     """The informative line of an ITK exception (ITK messages start with a C++ file:line trace)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith("Exception thrown") and ".cxx" not in line]
+    useful = [
+        line
+        for line in lines
+        if not line.startswith(("Exception thrown", "Reason: Success")) and ".cxx" not in line
+    ]
     return (useful[-1] if useful else (lines[-1] if lines else "unknown error"))[:200]
