@@ -74,7 +74,9 @@ def radial_disc(radius: float, colour: tuple[int, int, int]) -> Image.Image:
     shade = np.clip(highlight, 0, 1)[..., None]
     rgb = (1 - shade) * np.minimum(np.array(colour) * 1.0 + 90, 255) + shade * np.array(colour) * 0.8
     mask = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(mask).ellipse([centre - radius, centre - radius, centre + radius, centre + radius], fill=255)
+    ImageDraw.Draw(mask).ellipse(
+        [centre - radius, centre - radius, centre + radius, centre + radius], fill=255
+    )
     disc = Image.fromarray(np.dstack([rgb, np.full((size, size), 255.0)]).astype(np.uint8), "RGBA")
     disc.putalpha(mask)
     rim = Image.new("RGBA", (size, size), (0, 0, 0, 0))
@@ -127,7 +129,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=root, help="repository root (default: %(default)s)")
     args = parser.parse_args(argv)
     icon = draw_icon()
-    for path in (args.root / "LiverLesionAI.png", args.root / "LiverLesionAI/Resources/Icons/LiverLesionAI.png"):
+    for path in (
+        args.root / "LiverLesionAI.png",
+        args.root / "LiverLesionAI/Resources/Icons/LiverLesionAI.png",
+    ):
         path.parent.mkdir(parents=True, exist_ok=True)
         icon.save(path, optimize=True)
     return 0
