@@ -730,8 +730,8 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
         """A scalar volume node holding a phantom CT, with the phantom's geometry."""
         from liverlesion.phantom import generate_phantom
 
-        phantom = generate_phantom(seed=seed)
-        volume = phantom.volume
+        phantom = generate_phantom(seed=seed, n_lesions=3)
+        volume = phantom.ct
         volumeNode = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "LiverLesionAI phantom")
         slicer.util.updateVolumeFromArray(volumeNode, volume.array)
         volumeNode.SetIJKToRASMatrix(slicer.util.vtkMatrixFromArray(volume.index_to_ras_matrix()))
