@@ -42,6 +42,9 @@ if MODULE_DIR not in sys.path:
 
 BACKENDS = ["onnxruntime", "torch"]
 
+#: Packages the core needs that Slicer does not bundle (numpy, SimpleITK and pydicom come with Slicer).
+PIP_PACKAGES = ("onnxruntime", "scipy")
+
 #: Export format keys passed to ``liverlesion.mrml.export_lesion_nodes`` (DICOM SEG goes through Slicer's DICOM module).
 EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON = "seg.nrrd", "nifti", "csv", "json"
 
@@ -279,10 +282,9 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def _setResults(self, lesionNodes) -> None:
         """Store result node references in the parameter node and show them."""
-        with slicer.util.NodeModify(self._parameterNode):
-            self._parameterNode.segmentation = lesionNodes.segmentation
-            self._parameterNode.table = lesionNodes.table
-            self._parameterNode.labels = lesionNodes.labels
+        self._parameterNode.segmentation = lesionNodes.segmentation
+        self._parameterNode.table = lesionNodes.table
+        self._parameterNode.labels = lesionNodes.labels
         self.logic.showResults(lesionNodes, show3D=self._parameterNode.show3D)
         self._showLesionTable(lesionNodes.table)
         self._updateButtons()
@@ -386,22 +388,26 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         """Python packages the backend needs that Slicer's Python lacks."""
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        return [name for name in ("onnxruntime", backend) if importlib.util.find_spec(name) is None]
+        needed = [*PIP_PACKAGES, backend] if backend not in PIP_PACKAGES else list(PIP_PACKAGES)
+        return [name for name in needed if importlib.util.find_spec(name) is None]
 
     def ensureDependencies(self, backend: str, askConfirmation: bool = True) -> bool:
         """Install what the backend needs on first use; False if the user declined.
 
-        onnxruntime (about 15 MB) comes from PyPI with ``slicer.util.pip_install``; PyTorch only for the
-        torch backend, through the PyTorch extension, which picks the right CPU/CUDA build.
+        onnxruntime (about 15 MB) and scipy come from PyPI with ``slicer.util.pip_install``; PyTorch only
+        for the torch backend, through the PyTorch extension, which picks the right CPU/CUDA build.
         """
         missing = self.missingPackages(backend)
-        if "onnxruntime" in missing:
+        fromPip = [name for name in missing if name in PIP_PACKAGES]
+        if fromPip:
             if askConfirmation and not slicer.util.confirmOkCancelDisplay(
-                _("Liver Lesion AI needs the ONNX Runtime Python package (about 15 MB). Install it now?"),
-                windowTitle=_("Install dependency"),
+                _(
+                    "Liver Lesion AI needs these Python packages: {packages} (about 60 MB). Install them now?"
+                ).format(packages=", ".join(fromPip)),
+                windowTitle=_("Install dependencies"),
             ):
                 return False
-            slicer.util.pip_install("onnxruntime")
+            slicer.util.pip_install(fromPip)
         if "torch" in missing:
             try:
                 import PyTorchUtils

@@ -175,11 +175,14 @@ def test_a_lesion_row_gives_its_ras_centroid_for_jumping_the_slice_views(module,
 
 
 def test_missing_packages_are_named_per_backend(module, monkeypatch):
-    available = {"onnxruntime"}
+    available = {"onnxruntime", "scipy"}
     monkeypatch.setattr(
         module.importlib.util, "find_spec", lambda name: object() if name in available else None
     )
     assert module.LiverLesionAILogic.missingPackages("onnxruntime") == []
     assert module.LiverLesionAILogic.missingPackages("torch") == ["torch"]
     available.clear()
-    assert module.LiverLesionAILogic.missingPackages("torch") == ["onnxruntime", "torch"]
+    assert module.LiverLesionAILogic.missingPackages("onnxruntime") == ["onnxruntime", "scipy"]
+    assert module.LiverLesionAILogic.missingPackages("torch") == ["onnxruntime", "scipy", "torch"]
+    with pytest.raises(ValueError, match="backend"):
+        module.LiverLesionAILogic.missingPackages("tensorflow")
