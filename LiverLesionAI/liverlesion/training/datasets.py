@@ -1,0 +1,190 @@
+"""Stage-ready cases: canonical volumes resampled to the stage spacing exactly as inference does.
+
+Stage 1 (liver) uses the whole canonical volume resampled to ``config.liver.spacing_mm``. Stage 2 (lesion)
+crops the canonical volume to the liver box + ``crop_margin_mm`` (margin rounded up to whole voxels, as the
+inference pipeline does), then resamples that crop to ``config.lesion.spacing_mm``.
+
+Targets (uint8 ``(z, y, x)``): liver stage 0/1; lesion stage 0 none, 1 cyst, 2 hemangioma, 3 metastasis,
+:data:`UNTYPED` lesion of unknown type (loss: ignored in 3-class training, lesion in binary pre-training).
+Value :data:`IGNORE` marks padding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..config import CascadeConfig, StageConfig
+from ..preprocessing import resample_to_spacing
+from .sources import UNTYPED_LESION, RawCase
+
+UNTYPED = 4
+IGNORE = 255
+
+
+@dataclass
+class StageCase:
+    """One case on the stage grid.
+
+    Attributes:
+        ct: float32 HU ``(z, y, x)``.
+        target: uint8 stage target ``(z, y, x)`` (see module docstring).
+        liver: uint8 0/1 ground-truth liver (including lesions) ``(z, y, x)``.
+        lesion_slices: z indices holding any lesion voxel (lesion stage) or liver voxel (liver stage).
+        spacing: ``(x, y, z)`` mm of the stage grid (requested spacing).
+    """
+
+    name: str
+    ct: np.ndarray
+    target: np.ndarray
+    liver: np.ndarray
+    spacing: tuple[float, float, float]
+    source: RawCase | None = None
+    lesion_slices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        if self.lesion_slices.size == 0:
+            positive = (self.target > 0) & (self.target != IGNORE)
+            self.lesion_slices = np.flatnonzero(positive.any(axis=(1, 2)))
+
+
+def liver_box(liver: np.ndarray, spacing_xyz, margin_mm: float) -> tuple[slice, slice, slice]:
+    """Bounding box ``(z, y, x)`` of the liver grown by ``margin_mm`` (whole voxels, rounded up), clipped."""
+    margin = [int(np.ceil(margin_mm / s)) for s in tuple(spacing_xyz)[::-1]]
+    box = []
+    for axis in range(3):
+        other = tuple(a for a in range(3) if a != axis)
+        hits = np.flatnonzero(liver.any(axis=other))
+        if hits.size == 0:
+            return tuple(slice(0, n) for n in liver.shape)
+        box.append(slice(max(int(hits[0]) - margin[axis], 0), min(int(hits[-1]) + 1 + margin[axis], liver.shape[axis])))
+    return tuple(box)
+
+
+def lesion_target(labels: np.ndarray) -> np.ndarray:
+    """Unified labels → lesion-stage target (0 none, 1–3 types, UNTYPED unknown type)."""
+    target = np.zeros(labels.shape, dtype=np.uint8)
+    typed = (labels >= 2) & (labels <= 4)
+    target[typed] = labels[typed] - 1
+    target[labels == UNTYPED_LESION] = UNTYPED
+    return target
+
+
+def prepare_case(raw: RawCase, stage: StageConfig, config: CascadeConfig) -> StageCase:
+    """Resample (and for the lesion stage crop) a raw case to the stage grid."""
+    ct, labels = raw.ct.array, raw.labels.array
+    spacing = raw.ct.spacing
+    if stage.name == "lesion":
+        box = liver_box(labels >= 1, spacing, config.crop_margin_mm)
+        ct, labels = ct[box], labels[box]
+    ct_stage = resample_to_spacing(ct, spacing, stage.spacing_mm, order=1)
+    labels_stage = resample_to_spacing(labels, spacing, stage.spacing_mm, order=0)
+    liver = (labels_stage >= 1).astype(np.uint8)
+    target = liver.copy() if stage.name == "liver" else lesion_target(labels_stage)
+    return StageCase(raw.name, ct_stage, target, liver, stage.spacing_mm, source=raw)
+
+
+
+class CaseStore:
+    """The stage cases of a run, prepared once and kept in memory.
+
+    ``inserted`` cases get new synthetic lesions each epoch (:meth:`refresh`), seeded by (case, epoch) so every
+    DDP rank builds the same data. Phantoms can be cached on disk (``cache_dir``) across runs.
+    """
+
+    def __init__(self, specs, stage: StageConfig, config: CascadeConfig, seed: int = 0, cache_dir=None, log=None):
+        from .sources import load_spec
+
+        self.stage, self.config, self.seed = stage, config, seed
+        self.raw: list[RawCase] = []
+        for spec in specs:
+            cached = _load_cached(cache_dir, spec, seed) if spec.kind == "phantom" else None
+            cases = cached if cached is not None else load_spec(spec, seed)
+            if spec.kind == "phantom" and cached is None:
+                _save_cached(cache_dir, spec, seed, cases)
+            self.raw.extend(cases)
+            if log:
+                log(f"loaded {len(cases)} case(s) from {spec}")
+        if not self.raw:
+            raise ValueError("no training cases: give at least one --data KIND:PATH")
+        self.epoch: int | None = None
+        self.cases: list[StageCase] = []
+        self.refresh(0)
+
+    def refresh(self, epoch: int) -> None:
+        """Prepare the cases for ``epoch`` (regenerates inserted lesions when the epoch changes)."""
+        from .sources import insert_into
+
+        if self.epoch is not None and epoch == self.epoch:
+            return
+        first = self.epoch is None
+        self.epoch = epoch
+        prepared = []
+        for index, raw in enumerate(self.raw):
+            if raw.regenerate_seed is not None and self.stage.name == "lesion":
+                prepared.append(prepare_case(insert_into(raw, raw.regenerate_seed * 10_007 + epoch), self.stage, self.config))
+            elif first:
+                prepared.append(prepare_case(raw, self.stage, self.config))
+            else:
+                prepared.append(self.cases[index])
+        self.cases = prepared
+
+
+def _cache_path(cache_dir, spec, seed):
+    from pathlib import Path
+
+    safe = spec.path.replace("/", "_").replace("@", "_")
+    return Path(cache_dir) / f"phantom-{safe}-seed{seed}.npz"
+
+
+def _load_cached(cache_dir, spec, seed):
+    from ..volume import Volume
+
+    if not cache_dir or not _cache_path(cache_dir, spec, seed).is_file():
+        return None
+    with np.load(_cache_path(cache_dir, spec, seed)) as data:
+        n = int(data["n"])
+        cases = []
+        for i in range(n):
+            geometry = (tuple(data[f"spacing{i}"]), tuple(data[f"origin{i}"]), data[f"direction{i}"])
+            cases.append(
+                RawCase(
+                    str(data[f"name{i}"]),
+                    Volume(data[f"ct{i}"], *geometry),
+                    Volume(data[f"labels{i}"], *geometry),
+                    "phantom",
+                )
+            )
+    return cases
+
+
+def _save_cached(cache_dir, spec, seed, cases) -> None:
+    if not cache_dir:
+        return
+    path = _cache_path(cache_dir, spec, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {"n": np.array(len(cases))}
+    for i, case in enumerate(cases):
+        arrays.update(
+            {
+                f"name{i}": np.array(case.name),
+                f"ct{i}": case.ct.array,
+                f"labels{i}": case.labels.array,
+                f"spacing{i}": np.array(case.ct.spacing),
+                f"origin{i}": np.array(case.ct.origin),
+                f"direction{i}": case.ct.direction,
+            }
+        )
+    temporary = path.with_suffix(".tmp.npz")
+    np.savez_compressed(temporary, **arrays)
+    temporary.replace(path)
+
+
+def draw_sample(cases: list[StageCase], stage: StageConfig, seed: int, epoch: int, index: int, sampling, augment, binary):
+    """Sample number ``index`` of ``epoch``: a pure function of its arguments (reproducible, rank-independent)."""
+    from .sampling import build_sample
+
+    rng = np.random.default_rng([seed, epoch, index])
+    case = cases[int(rng.integers(len(cases)))]
+    return build_sample(case, stage, rng, sampling, augment, binary)

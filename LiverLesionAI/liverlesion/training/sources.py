@@ -1,0 +1,207 @@
+"""Reading training data (``KIND:PATH`` specs) into canonical CT + unified label volumes.
+
+Unified labels (uint8, ``(z, y, x)``, canonical grid): 0 background, 1 liver, 2 cyst, 3 hemangioma,
+4 metastasis, :data:`UNTYPED_LESION` = 5 a lesion of unknown type (LiTS/IRCAD tumours). The liver includes
+its lesions (label >= 1 is liver).
+
+Kinds:
+    phantom:N      N generated phantoms (seeds 0 … N-1, offset by ``seed``); ``phantom:N@ZxYxX`` sets the shape.
+    ircad:DIR      3D-IRCADb-style case folder(s): ``ct.nrrd`` + ``masks/liver.nrrd``, ``masks/livertumor*.nrrd``
+                   (untyped), ``masks/liverkyst*.nrrd`` (cyst). DIR is one case or a folder of cases.
+    lits:DIR       LiTS-style ``volume-N.nii[.gz]`` + ``segmentation-N.nii[.gz]`` (1 liver, 2 tumour → untyped).
+    typed:DIR      case folder(s) with ``ct.*`` + ``labels.*`` already in the unified labels 0–4.
+    inserted:DIR   IRCAD-style case(s) whose real liver receives synthetic typed lesions, new ones each epoch
+                   (real tumours stay as untyped lesions).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..volume import Volume
+
+UNTYPED_LESION = 5
+VOLUME_SUFFIXES = (".nrrd", ".nii.gz", ".nii", ".mha", ".mhd", ".nhdr")
+KINDS = ("phantom", "ircad", "lits", "typed", "inserted")
+
+
+@dataclass
+class RawCase:
+    """One case in canonical orientation: ``ct`` (HU) and ``labels`` (unified labels) on the same grid."""
+
+    name: str
+    ct: Volume
+    labels: Volume
+    kind: str
+    regenerate_seed: int | None = None  # inserted cases: lesions are regenerated from (this, epoch)
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A parsed ``KIND:PATH`` data spec."""
+
+    kind: str
+    path: str
+
+    @classmethod
+    def parse(cls, text: str) -> DataSpec:
+        kind, sep, path = text.partition(":")
+        if not sep or kind not in KINDS or not path:
+            raise InvalidInputError(
+                f"data spec {text!r} must be KIND:PATH with KIND one of {', '.join(KINDS)} "
+                "(e.g. phantom:20, ircad:/data/3Dircadb1.1, lits:/data/lits)"
+            )
+        return cls(kind, path)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.path}"
+
+
+def _canonical_pair(ct: Volume, labels: np.ndarray) -> tuple[Volume, Volume]:
+    from ..orientation import to_canonical
+
+    canonical_ct, _ = to_canonical(ct)
+    canonical_labels, _ = to_canonical(ct.with_array(labels.astype(np.uint8)), is_label=True)
+    return canonical_ct, canonical_labels
+
+
+def _find_volume(folder: Path, stem: str) -> Path | None:
+    for suffix in VOLUME_SUFFIXES:
+        candidate = folder / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _case_folders(root: Path, marker_stem: str) -> list[Path]:
+    if not root.is_dir():
+        raise InvalidInputError("is not a folder", str(root))
+    if _find_volume(root, marker_stem):
+        return [root]
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and _find_volume(p, marker_stem))
+    if not folders:
+        raise InvalidInputError(f"holds no case ({marker_stem}.nrrd/.nii.gz, or sub-folders with one)", str(root))
+    return folders
+
+
+def _read_mask(path: Path, ct: Volume) -> np.ndarray:
+    from ..io import read_volume
+
+    mask = read_volume(path)
+    if mask.shape != ct.shape:
+        raise InvalidInputError(f"mask shape {mask.shape} differs from the CT's {ct.shape}", str(path))
+    return mask.array > 0
+
+
+def read_ircad_case(folder: Path) -> RawCase:
+    """An IRCAD-style case: liver (incl. lesions) = 1, liverkyst* = cyst, livertumor* = untyped lesion."""
+    from ..io import read_volume
+
+    ct = read_volume(_find_volume(folder, "ct"))
+    masks = folder / "masks"
+    liver_path = _find_volume(masks, "liver")
+    if liver_path is None:
+        raise InvalidInputError("has no masks/liver.nrrd (the liver mask is required)", str(folder))
+    labels = _read_mask(liver_path, ct).astype(np.uint8)
+    for path in sorted(masks.glob("livertumor*")):
+        labels[_read_mask(path, ct)] = UNTYPED_LESION
+    for path in sorted(masks.glob("liverkyst*")):
+        labels[_read_mask(path, ct)] = 2
+    canonical_ct, canonical_labels = _canonical_pair(ct, labels)
+    return RawCase(folder.name, canonical_ct, canonical_labels, "ircad")
+
+
+def read_lits_folder(folder: Path) -> list[RawCase]:
+    """LiTS-style ``volume-N`` / ``segmentation-N`` pairs (1 liver, 2 tumour → untyped lesion)."""
+    from ..io import read_volume
+
+    if not folder.is_dir():
+        raise InvalidInputError("is not a folder", str(folder))
+    cases = []
+    for volume_path in sorted(folder.glob("volume-*.nii*")):
+        number = re.match(r"volume-(\d+)\.nii", volume_path.name)
+        if not number:
+            continue
+        seg_path = _find_volume(folder, f"segmentation-{number.group(1)}")
+        if seg_path is None:
+            raise InvalidInputError(f"has no segmentation-{number.group(1)}.nii[.gz] beside it", str(volume_path))
+        ct = read_volume(volume_path)
+        seg = read_volume(seg_path).array
+        labels = np.where(seg >= 2, UNTYPED_LESION, np.where(seg == 1, 1, 0)).astype(np.uint8)
+        canonical_ct, canonical_labels = _canonical_pair(ct, labels)
+        cases.append(RawCase(volume_path.name.split(".")[0], canonical_ct, canonical_labels, "lits"))
+    if not cases:
+        raise InvalidInputError("holds no volume-N.nii[.gz] files (LiTS layout)", str(folder))
+    return cases
+
+
+def read_typed_case(folder: Path) -> RawCase:
+    """A typed case folder: ``ct.*`` + ``labels.*`` in labels 0–4."""
+    from ..io import read_volume
+
+    ct = read_volume(_find_volume(folder, "ct"))
+    labels_path = _find_volume(folder, "labels")
+    if labels_path is None:
+        raise InvalidInputError("has no labels.nrrd/.nii.gz beside ct", str(folder))
+    labels = read_volume(labels_path)
+    if labels.shape != ct.shape:
+        raise InvalidInputError(f"labels shape {labels.shape} differs from the CT's {ct.shape}", str(labels_path))
+    if labels.array.max() > 4 or labels.array.min() < 0:
+        raise InvalidInputError("labels must be 0 bg, 1 liver, 2 cyst, 3 hemangioma, 4 metastasis", str(labels_path))
+    canonical_ct, canonical_labels = _canonical_pair(ct, labels.array)
+    return RawCase(folder.name, canonical_ct, canonical_labels, "typed")
+
+
+def _phantom_args(path: str) -> tuple[int, tuple[int, int, int] | None]:
+    count, _, shape = path.partition("@")
+    try:
+        n = int(count)
+        dims = tuple(int(s) for s in shape.split("x")) if shape else None
+    except ValueError as error:
+        raise InvalidInputError(f"phantom spec {path!r} must be N or N@ZxYxX (e.g. 20 or 4@16x64x64)") from error
+    if dims is not None and len(dims) != 3:
+        raise InvalidInputError(f"phantom shape {shape!r} must be ZxYxX")
+    return n, dims
+
+
+def phantom_case(seed: int, shape: tuple[int, int, int] | None) -> RawCase:
+    """A generated phantom (labels already 0–4) in canonical orientation."""
+    from ..phantom import generate_phantom
+
+    phantom = generate_phantom(seed, shape=shape) if shape else generate_phantom(seed)
+    ct, labels = _canonical_pair(phantom.ct, np.asarray(phantom.labels.array))
+    return RawCase(f"phantom-{seed}", ct, labels, "phantom")
+
+
+def insert_into(case: RawCase, seed: int) -> RawCase:
+    """``case`` with fresh synthetic typed lesions in its liver; its real lesions stay untyped."""
+    from ..phantom import insert_lesions
+
+    liver = case.labels.array >= 1
+    phantom = insert_lesions(case.ct, liver, seed)
+    labels = np.asarray(phantom.labels.array).astype(np.uint8).copy()
+    labels[case.labels.array == UNTYPED_LESION] = UNTYPED_LESION
+    labels[(labels == 0) & liver] = 1
+    return RawCase(case.name, phantom.ct, case.labels.with_array(labels), "inserted", case.regenerate_seed)
+
+
+def load_spec(spec: DataSpec, seed: int = 0) -> list[RawCase]:
+    """Every case of one data spec (inserted cases are returned without lesions; see :func:`insert_into`)."""
+    path = Path(spec.path)
+    if spec.kind == "phantom":
+        n, shape = _phantom_args(spec.path)
+        return [phantom_case(seed * 100_003 + i, shape) for i in range(n)]
+    if spec.kind == "lits":
+        return read_lits_folder(path)
+    if spec.kind == "typed":
+        return [read_typed_case(f) for f in _case_folders(path, "labels")]
+    cases = [read_ircad_case(f) for f in _case_folders(path, "ct")]
+    if spec.kind == "inserted":
+        for index, case in enumerate(cases):
+            case.kind, case.regenerate_seed = "inserted", seed * 1009 + index
+    return cases
