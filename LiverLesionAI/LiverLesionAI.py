@@ -662,47 +662,32 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
 
     @staticmethod
     def displayColumns(tableNode) -> list:
-        """(column name, header) of the report columns shown in the panel, in display order."""
-        wanted = [
-            ("id", _("Lesion")),
-            ("class", _("Class")),
-            ("confidence", _("Confidence")),
-            ("volume_ml", _("Volume (mL)")),
-            ("long_axis_mm", _("Long axis (mm)")),
-            ("short_axis_mm", _("Short axis (mm)")),
-            ("mean_hu", _("Mean HU")),
-        ]
+        """(column name, header) of the report columns shown in the panel, in table order.
+
+        The report's columns are display-ready (``liverlesion.lesion_table.TABLE_COLUMNS``); the centroid
+        and per-class probability columns stay in the table node but are left out of the panel.
+        """
         table = tableNode.GetTable()
-        present = {table.GetColumnName(column) for column in range(table.GetNumberOfColumns())}
-        shown = [(name, title) for name, title in wanted if name in present]
-        return shown or [(name, name) for name in sorted(present)]
+        names = [table.GetColumnName(column) for column in range(table.GetNumberOfColumns())]
+        return [(name, name) for name in names if not name.startswith(("Centroid", "P("))]
 
     @staticmethod
     def lesionCenterRas(parameterNode, row: dict):
-        """RAS centre (mm) of a lesion row: its centroid columns, else its segment's centre; None if unknown."""
-        for columns in (
-            ("centroid_r", "centroid_a", "centroid_s"),
-            ("centroid_ras_r", "centroid_ras_a", "centroid_ras_s"),
-        ):
-            if all(row.get(column) for column in columns):
-                return [float(row[column]) for column in columns]
-        text = row.get("centroid_ras", "")
-        if text:
-            try:
-                values = [float(value) for value in text.strip("[]() ").replace(",", " ").split()]
-                if len(values) == 3:
-                    return values
-            except ValueError:
-                pass
+        """RAS centre (mm) of a lesion row: its "Centroid R/A/S" columns, else the centre of its segment.
+
+        Returns None when neither is available.
+        """
+        columns = ("Centroid R", "Centroid A", "Centroid S")
+        if all(row.get(column) for column in columns):
+            return [float(row[column]) for column in columns]
         segmentationNode = parameterNode.segmentation if parameterNode else None
-        if segmentationNode is None or not row.get("id"):
+        lesionName = row.get("Lesion", "")
+        if segmentationNode is None or not lesionName:
             return None
         segmentation = segmentationNode.GetSegmentation()
-        prefix = f"Lesion {row['id']}"
         for index in range(segmentation.GetNumberOfSegments()):
-            segment = segmentation.GetNthSegment(index)
-            name = segment.GetName()
-            if name == prefix or name.startswith(prefix + " "):
+            name = segmentation.GetNthSegment(index).GetName()
+            if name == lesionName or name.startswith(lesionName + " "):
                 return segmentationNode.GetSegmentCenterRAS(segmentation.GetNthSegmentID(index))
         return None
 

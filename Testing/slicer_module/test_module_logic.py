@@ -66,19 +66,26 @@ def module():
 
 @pytest.fixture
 def a_report_table():
-    """A real vtkMRMLTableNode shaped like the lesion report: two lesions."""
+    """A real vtkMRMLTableNode with the core's report columns: two lesions."""
+    from liverlesion.lesion_table import TABLE_COLUMNS
+
     table = slicer.vtkMRMLTableNode()
-    columns = ["id", "class", "confidence", "volume_ml", "long_axis_mm", "centroid_ras"]
-    for name in columns:
+    for name in TABLE_COLUMNS:
         table.AddColumn().SetName(name)
     rows = [
-        ["1", "metastasis", "0.91", "2.40", "18.2", "[-10.5, 20.0, 33.25]"],
-        ["2", "cyst", "0.88", "0.75", "9.1", "[4, -2, 7]"],
+        {
+            "Lesion": "L1",
+            "Class": "metastasis",
+            "Centroid R": "-10.5",
+            "Centroid A": "20",
+            "Centroid S": "33.25",
+        },
+        {"Lesion": "L2", "Class": "cyst", "Centroid R": "4", "Centroid A": "-2", "Centroid S": "7"},
     ]
     for values in rows:
         row = table.AddEmptyRow()
-        for column, text in enumerate(values):
-            table.SetCellText(row, column, text)
+        for column, name in enumerate(TABLE_COLUMNS):
+            table.SetCellText(row, column, values.get(name, "1.5"))
     return table
 
 
@@ -162,16 +169,18 @@ def test_json_progress_lines_reach_the_callback_even_when_split_across_reads(mod
 def test_the_lesion_table_rows_and_columns_come_from_the_table_node(module, a_report_table):
     logic = module.LiverLesionAILogic
     rows = logic.lesionRows(a_report_table)
-    assert [row["class"] for row in rows] == ["metastasis", "cyst"]
+    assert [row["Class"] for row in rows] == ["metastasis", "cyst"]
     columns = [name for name, _title in logic.displayColumns(a_report_table)]
-    assert columns == ["id", "class", "confidence", "volume_ml", "long_axis_mm"]
+    assert columns[:2] == ["Lesion", "Class"]
+    assert "Volume (mL)" in columns and "Long axis (mm)" in columns
+    assert not [name for name in columns if name.startswith(("Centroid", "P("))]
 
 
 def test_a_lesion_row_gives_its_ras_centroid_for_jumping_the_slice_views(module, a_report_table):
     rows = module.LiverLesionAILogic.lesionRows(a_report_table)
     centres = [module.LiverLesionAILogic.lesionCenterRas(None, row) for row in rows]
     assert centres == [[-10.5, 20.0, 33.25], [4.0, -2.0, 7.0]]
-    assert module.LiverLesionAILogic.lesionCenterRas(None, {"id": "3"}) is None
+    assert module.LiverLesionAILogic.lesionCenterRas(None, {"Lesion": "L3"}) is None
 
 
 def test_missing_packages_are_named_per_backend(module, monkeypatch):
