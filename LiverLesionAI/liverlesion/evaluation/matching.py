@@ -141,6 +141,10 @@ def match_lesions(
     """
     if not 0.0 <= iou_threshold < 1.0:
         raise ValueError(f"iou_threshold must be >= 0 and < 1, got {iou_threshold}")
+    box = _lesion_box(np.asarray(truth_labels), np.asarray(pred_labels))
+    if box is None:
+        return [], []
+    truth_labels, pred_labels = np.asarray(truth_labels)[box], np.asarray(pred_labels)[box]
     truth_ids, truth_count = ndimage.label(truth_labels >= 2, structure=FULL_CONNECTIVITY)
     pred_ids, pred_count = ndimage.label(pred_labels >= 2, structure=FULL_CONNECTIVITY)
     truth_best, pred_best, pairs = _best_iou(truth_ids, truth_count, pred_ids, pred_count)
@@ -183,6 +187,12 @@ def match_lesions(
             )
         )
     return truth_lesions, predicted_lesions
+
+
+def _lesion_box(truth_labels: np.ndarray, pred_labels: np.ndarray) -> tuple[slice, ...] | None:
+    """The box holding every lesion voxel of either array (cropping to it changes no component); None if none."""
+    boxes = ndimage.find_objects(((truth_labels >= 2) | (pred_labels >= 2)).view(np.uint8))
+    return boxes[0] if boxes else None
 
 
 def _best_iou(
