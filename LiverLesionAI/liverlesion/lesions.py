@@ -35,9 +35,11 @@ def label_lesion_instances(
         int32 ``(z, y, x)``: 0 outside lesions, ids 1..N numbered by decreasing volume
         (ties: first voxel in array order first).
     """
-    components, count = ndimage.label(lesion_mask, structure=FULL_CONNECTIVITY)
-    if count == 0:
-        return components.astype(np.int32, copy=False)
+    out = np.zeros(lesion_mask.shape, dtype=np.int32)
+    box = _mask_box(lesion_mask)
+    if box is None:
+        return out
+    components, count = ndimage.label(lesion_mask[box], structure=FULL_CONNECTIVITY)
     sizes = np.bincount(components.ravel(), minlength=count + 1)[1:]
     min_voxels = min_lesion_ml / voxel_volume_ml if voxel_volume_ml > 0 else 0.0
     keep = np.flatnonzero(sizes >= min_voxels - 1e-9) + 1
@@ -45,7 +47,19 @@ def label_lesion_instances(
     keep = keep[np.argsort(-sizes[keep - 1], kind="stable")]
     lookup = np.zeros(count + 1, dtype=np.int32)
     lookup[keep] = np.arange(1, keep.size + 1, dtype=np.int32)
-    return lookup[components]
+    out[box] = lookup[components]
+    return out
+
+
+def _mask_box(mask: np.ndarray) -> tuple[slice, ...] | None:
+    """Bounding box of the True voxels (None when there are none)."""
+    box = []
+    for axis in range(mask.ndim):
+        hits = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        if hits.size == 0:
+            return None
+        box.append(slice(int(hits[0]), int(hits[-1]) + 1))
+    return tuple(box)
 
 
 def lesions_from_labelmap(

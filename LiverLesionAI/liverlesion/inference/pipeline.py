@@ -1,0 +1,311 @@
+"""The cascade, end to end on one volume: liver, then typed lesions, back on the input grid.
+
+Data flow (DESIGN.md): canonical orientation → stage 1 on the whole volume at the liver spacing → liver
+probability resampled back (only around the liver) and thresholded → largest component, holes filled →
+crop to the liver box + margin → stage 2 on the liver slices of the crop at the lesion spacing, with the liver
+mask as an extra channel → class probabilities back on the crop → lesion voxels inside the (slightly dilated)
+liver → connected components → measured on the input grid (:mod:`liverlesion.lesions`).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..config import CascadeConfig, StageConfig
+from ..labels import LIVER, class_to_label
+from ..lesions import label_lesion_instances, measure_lesions
+from ..model_package import ModelPackage, load_model_package
+from ..orientation import CanonicalTransform, to_canonical
+from ..preprocessing import resample_to_shape, resampled_shape, window_normalise
+from ..progress import ProgressCallback, no_progress, sub_progress
+from ..results import ClassProbabilities, SegmentationResult
+from ..volume import Volume
+from .batching import predict_volume
+from .grids import box_to_input, resample_linear_box, target_box_of_source_box
+from .postprocess import Box, bounding_box, clean_liver, dilate, largest_component, margin_voxels
+from .predictor import Predictor, make_predictors
+
+#: Liver probability threshold on the canonical grid.
+LIVER_THRESHOLD = 0.5
+#: Lesion voxels may lie this many voxels outside the liver mask (liver boundary uncertainty).
+LESION_TOLERANCE_VOXELS = 2
+NO_LIVER_WARNING = "no liver found: the liver network found no liver in this volume (is it an abdominal CT?)"
+
+
+@dataclass
+class _Canonical:
+    """The stage-1 output on the canonical grid: liver mask over ``box`` (bool)."""
+
+    liver: np.ndarray
+    box: Box
+
+
+@dataclass
+class Segmenter:
+    """A loaded model package with its predictors; call it on volumes (sessions are created once).
+
+    Args:
+        package: the verified model package.
+        predictors: ``{"liver": …, "lesion": …}`` from :func:`make_predictors`.
+    """
+
+    package: ModelPackage
+    predictors: dict[str, Predictor]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls, model_dir: str | Path | None = None, backend: str = "onnxruntime", threads: int | None = None
+    ) -> Segmenter:
+        """Load and verify the package (default: the bundled one) and start the backend."""
+        start = time.perf_counter()
+        package = load_model_package(model_dir)
+        segmenter = cls(package, make_predictors(package, backend, threads))
+        segmenter.timings["load_model"] = time.perf_counter() - start
+        return segmenter
+
+    @property
+    def config(self) -> CascadeConfig:
+        return self.package.config
+
+    def __call__(
+        self,
+        volume: Volume,
+        *,
+        min_lesion_ml: float | None = None,
+        with_probabilities: bool = True,
+        progress: ProgressCallback | None = None,
+    ) -> SegmentationResult:
+        """Segment one CT volume (HU, any orientation). See :func:`segment`."""
+        progress = progress or no_progress
+        min_lesion_ml = self.config.min_lesion_ml if min_lesion_ml is None else float(min_lesion_ml)
+        timings = dict(self.timings)
+        clock = _Clock(timings)
+
+        progress(0.0, "Orienting the volume")
+        canonical, transform = to_canonical(volume)
+        clock.lap("orient")
+
+        liver = self._liver(canonical, sub_progress(progress, 0.02, 0.45), clock)
+        if liver is None:
+            progress(1.0, "Done: no liver found")
+            return _empty_result(volume, timings, NO_LIVER_WARNING)
+
+        progress(0.5, "Finding lesions in the liver")
+        crop_box = _grow(liver.box, margin_voxels(self.config.crop_margin_mm, canonical.spacing), canonical.shape)
+        liver_crop = np.zeros(tuple(s.stop - s.start for s in crop_box), dtype=bool)
+        liver_crop[tuple(slice(a.start - c.start, a.stop - c.start) for a, c in zip(liver.box, crop_box, strict=True))] = (
+            liver.liver
+        )
+        lesion_mask, quantised = self._lesions(canonical, crop_box, liver_crop, sub_progress(progress, 0.5, 0.9), clock)
+        instances = label_lesion_instances(lesion_mask, canonical.voxel_volume_ml, min_lesion_ml)
+        liver_crop |= instances > 0
+        clock.lap("lesion_components")
+
+        progress(0.92, "Measuring lesions")
+        result = _on_input_grid(volume, transform, crop_box, liver_crop, instances, quantised, with_probabilities)
+        clock.lap("measure_and_map_back")
+        result.timings = timings
+        progress(1.0, f"Done: {len(result.lesions)} lesion(s)")
+        return result
+
+    def _liver(self, canonical: Volume, progress: ProgressCallback, clock: _Clock) -> _Canonical | None:
+        """Stage 1 → cleaned liver mask over its box on the canonical grid (None when there is no liver)."""
+        stage = self.config.liver
+        progress(0.0, "Liver: resampling")
+        shape = resampled_shape(canonical.shape, canonical.spacing, stage.spacing_mm)
+        image = window_normalise(resample_linear_box(canonical.array, shape, _whole(shape)), stage.window_hu)
+        clock.lap("liver_preprocess")
+        (probability,) = predict_volume(
+            self.predictors["liver"],
+            image,
+            stage.context_slices,
+            stage.size_multiple,
+            (1,),
+            progress=sub_progress(progress, 0.05, 0.85),
+            message="Liver",
+        )
+        del image
+        clock.lap("liver_network")
+        progress(0.9, "Liver: cleaning the mask")
+        coarse = largest_component(probability > LIVER_THRESHOLD)
+        coarse_box = bounding_box(coarse)
+        if coarse_box is None:
+            return None
+        # Keep only the largest coarse component's probability, then resample it around that component.
+        probability[~dilate(coarse, 1)] = 0.0
+        box = target_box_of_source_box(coarse_box, probability.shape, canonical.shape, margin=1)
+        liver = clean_liver(resample_linear_box(probability, canonical.shape, box) > LIVER_THRESHOLD)
+        tight = bounding_box(liver)
+        clock.lap("liver_postprocess")
+        if tight is None:
+            return None
+        liver = liver[tight]
+        box = tuple(slice(b.start + t.start, b.start + t.stop) for b, t in zip(box, tight, strict=True))
+        return _Canonical(liver, box)
+
+    def _lesions(
+        self, canonical: Volume, crop_box: Box, liver_crop: np.ndarray, progress: ProgressCallback, clock: _Clock
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Stage 2 on the crop → ``(lesion_mask, probabilities)`` on the canonical crop grid.
+
+        ``lesion_mask`` (bool): argmax of the linearly resampled class probabilities is a lesion class, within
+        the liver dilated by :data:`LESION_TOLERANCE_VOXELS`. ``probabilities``: uint8 ``(4, *crop shape)``
+        (value/255), linear where any lesion class can win and nearest-neighbour elsewhere.
+        """
+        stage: StageConfig = self.config.lesion
+        progress(0.0, "Lesions: resampling")
+        crop = canonical.array[crop_box]
+        shape = resampled_shape(crop.shape, canonical.spacing, stage.spacing_mm)
+        image = window_normalise(resample_linear_box(crop, shape, _whole(shape)), stage.window_hu)
+        liver_channel = resample_to_shape(liver_crop.view(np.uint8), shape, order=0).astype(np.float32)
+        liver_slices = np.flatnonzero(liver_channel.any(axis=(1, 2)))
+        clock.lap("lesion_preprocess")
+        probabilities = predict_volume(
+            self.predictors["lesion"],
+            image,
+            stage.context_slices,
+            stage.size_multiple,
+            tuple(range(stage.n_classes)),
+            extra_channel=liver_channel if stage.liver_channel else None,
+            slices=liver_slices,
+            progress=sub_progress(progress, 0.05, 0.9),
+            message="Lesions",
+        )
+        del image
+        clock.lap("lesion_network")
+        progress(0.95, "Lesions: resampling probabilities")
+        quantised = resample_to_shape(_quantise(probabilities), crop.shape, order=0)
+        lesion_mask = np.zeros(crop.shape, dtype=bool)
+        # Linear interpolation is a convex combination: where no neighbouring lesion-grid node has a lesion
+        # argmax, no interpolated voxel has one. So the exact (linear) argmax is needed only around those nodes.
+        near_liver = dilate(liver_channel > 0, LESION_TOLERANCE_VOXELS + 1)
+        candidates = bounding_box((np.argmax(probabilities, axis=0) != 0) & near_liver)
+        del liver_channel, near_liver
+        if candidates is not None:
+            box = target_box_of_source_box(candidates, shape, crop.shape, margin=1)
+            linear = resample_linear_box(probabilities, crop.shape, box)
+            lesion_mask[box] = np.argmax(linear, axis=0) != 0
+            quantised[(slice(None), *box)] = _quantise(linear)
+            lesion_mask &= dilate(liver_crop, LESION_TOLERANCE_VOXELS)
+        clock.lap("lesion_resample_back")
+        return lesion_mask, quantised
+
+
+def segment(
+    volume: Volume,
+    *,
+    model_dir: str | Path | None = None,
+    backend: str = "onnxruntime",
+    threads: int | None = None,
+    min_lesion_ml: float | None = None,
+    with_probabilities: bool = True,
+    progress: ProgressCallback | None = None,
+) -> SegmentationResult:
+    """Segment the liver and its lesions in a CT volume and classify each lesion.
+
+    Args:
+        volume: CT in HU, array ``(z, y, x)``, any axis-aligned or oblique orientation (LPS geometry).
+        model_dir: model package folder (default: the bundled package).
+        backend: "onnxruntime" (default) or "torch".
+        threads: intra-op threads (default: every CPU available).
+        min_lesion_ml: drop lesions smaller than this (default: the package's ``min_lesion_ml``).
+        with_probabilities: keep the quantised class probabilities around the liver in the result.
+        progress: ``progress(fraction, message)``; may raise :class:`~liverlesion.errors.CancelledError`
+            (checked after every batch of slices).
+
+    Returns:
+        A :class:`SegmentationResult` on the input grid. No liver is not an error: the result is empty and
+        carries a warning.
+
+    Raises:
+        ModelError: package missing or corrupt. CancelledError: cancelled through ``progress``.
+    """
+    segmenter = Segmenter.load(model_dir, backend, threads)
+    return segmenter(volume, min_lesion_ml=min_lesion_ml, with_probabilities=with_probabilities, progress=progress)
+
+
+class _Clock:
+    """Records seconds since the previous lap under a name."""
+
+    def __init__(self, timings: dict[str, float]):
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + now - self.last
+        self.last = now
+
+
+def _whole(shape: tuple[int, ...]) -> Box:
+    return tuple(slice(0, n) for n in shape)
+
+
+def _grow(box: Box, margin: tuple[int, int, int], shape: tuple[int, int, int]) -> Box:
+    return tuple(
+        slice(max(b.start - m, 0), min(b.stop + m, n)) for b, m, n in zip(box, margin, shape, strict=True)
+    )
+
+
+def _quantise(probabilities: np.ndarray) -> np.ndarray:
+    """float probabilities in [0, 1] → uint8 0..255 (rounded)."""
+    out = probabilities * np.float32(255.0)
+    out += np.float32(0.5)
+    return out.astype(np.uint8)
+
+
+def _empty_result(volume: Volume, timings: dict[str, float], warning: str) -> SegmentationResult:
+    return SegmentationResult(
+        labelmap=volume.with_array(np.zeros(volume.shape, dtype=np.uint8)),
+        instances=np.zeros(volume.shape, dtype=np.int32),
+        probabilities=None,
+        lesions=[],
+        liver_volume_ml=0.0,
+        timings=timings,
+        warnings=[warning],
+    )
+
+
+def _on_input_grid(
+    volume: Volume,
+    transform: CanonicalTransform,
+    crop_box: Box,
+    liver_crop: np.ndarray,
+    instances_crop: np.ndarray,
+    probabilities_crop: np.ndarray,
+    with_probabilities: bool,
+) -> SegmentationResult:
+    """Map the crop's masks and probabilities to the input grid, measure lesions, build the labelmap."""
+    liver_in, box_in = box_to_input(liver_crop, crop_box, transform)
+    instances_box, _ = box_to_input(instances_crop, crop_box, transform)
+    probabilities_box, _ = box_to_input(probabilities_crop, crop_box, transform, fill=0)
+    if transform.oblique:  # resampled outside the box: background there
+        probabilities_box[0][probabilities_box.sum(axis=0) == 0] = 255
+    offset = tuple(s.start for s in box_in)
+    probabilities = ClassProbabilities(probabilities_box, offset)
+
+    instances = np.zeros(volume.shape, dtype=np.int32)
+    instances[box_in] = instances_box
+    lesions = measure_lesions(instances, probabilities, volume)
+
+    labels = np.zeros(len(lesions) + 1 if not lesions else max(lesion.id for lesion in lesions) + 1, np.uint8)
+    for lesion in lesions:
+        labels[lesion.id] = class_to_label(lesion.lesion_class)
+    labelmap = np.zeros(volume.shape, dtype=np.uint8)
+    box_labels = np.where(liver_in, np.uint8(LIVER), np.uint8(0))
+    lesion_voxels = instances_box > 0
+    box_labels[lesion_voxels] = labels[instances_box[lesion_voxels]]
+    labelmap[box_in] = box_labels
+    return SegmentationResult(
+        labelmap=volume.with_array(labelmap),
+        instances=instances,
+        probabilities=probabilities if with_probabilities else None,
+        lesions=lesions,
+        liver_volume_ml=float(np.count_nonzero(box_labels) * volume.voxel_volume_ml),
+    )
+

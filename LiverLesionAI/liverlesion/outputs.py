@@ -1,0 +1,172 @@
+"""Write a segmentation result as the output folder of DESIGN.md "Contracts", all or nothing.
+
+Files: ``labelmap.nii.gz`` (uint8 labels 0–4 on the input grid), ``segmentation.seg.nrrd`` (Slicer segmentation:
+segment "Liver" + one segment "Lesion N — <class>" per lesion), ``lesions.json``, ``lesions.csv`` and, when asked,
+``probabilities.nrrd`` (uint8 4-component vector volume over the box around the liver: no lesion, cyst,
+hemangioma, metastasis; probability = value / 255).
+
+Everything is written into ``OUTDIR.tmp-XXXX`` beside ``OUTDIR`` and renamed into place at the end, so an error
+or a cancel (KeyboardInterrupt included) never leaves a half-written ``OUTDIR``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidInputError
+from .io import Segment, write_labelmap, write_seg_nrrd
+from .labels import LABEL_NAMES, LESION_CLASSES, LIVER
+from .report import write_lesions_csv, write_lesions_json
+from .results import ClassProbabilities, SegmentationResult
+from .terminology import (
+    lesion_color,
+    lesion_segment_name,
+    lesion_terminology,
+    liver_color,
+    liver_terminology,
+)
+from .volume import Volume
+
+LABELMAP_NAME = "labelmap.nii.gz"
+SEGMENTATION_NAME = "segmentation.seg.nrrd"
+JSON_NAME = "lesions.json"
+CSV_NAME = "lesions.csv"
+PROBABILITIES_NAME = "probabilities.nrrd"
+OUTPUT_NAMES = (LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME, PROBABILITIES_NAME)
+#: Lesions that get their own segment in the .seg.nrrd (label values 2..255); more are grouped per class.
+MAX_LESION_SEGMENTS = 254
+
+
+def write_outputs(
+    outdir: str | Path,
+    result: SegmentationResult,
+    *,
+    with_probabilities: bool = False,
+    source: str | None = None,
+    model: dict[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write the output folder atomically; returns ``{file name: path}`` of what was written.
+
+    Args:
+        outdir: the folder to create. It may exist only if empty or holding a previous run's outputs
+            (then it is replaced as a whole).
+        result: the pipeline's result (labelmap on the input grid).
+        with_probabilities: also write probabilities.nrrd (needs ``result.probabilities``).
+        source: the input path, recorded in lesions.json.
+        model: model name/version recorded in lesions.json.
+
+    Raises:
+        InvalidInputError: ``outdir`` exists and holds other files, or is a file.
+    """
+    outdir = Path(outdir).absolute()
+    check_output_folder(outdir)
+    outdir.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f"{outdir.name}.tmp-", dir=outdir.parent))
+    try:
+        os.chmod(temporary, 0o755)
+        names = _write_files(temporary, result, with_probabilities, source, model)
+        _move_into_place(temporary, outdir)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return {name: outdir / name for name in names}
+
+
+def check_output_folder(outdir: Path) -> None:
+    """Refuse an output path that is a file or a folder holding anything but a previous run's outputs."""
+    if outdir.is_file():
+        raise InvalidInputError("output path is a file; give a folder name for the results", str(outdir))
+    if outdir.is_dir():
+        foreign = sorted(p.name for p in outdir.iterdir() if p.name not in OUTPUT_NAMES)
+        if foreign:
+            raise InvalidInputError(
+                f"output folder exists and holds other files ({', '.join(foreign[:3])}"
+                f"{', …' if len(foreign) > 3 else ''}); choose a new or empty folder",
+                str(outdir),
+            )
+
+
+def _move_into_place(temporary: Path, outdir: Path) -> None:
+    if not outdir.exists():
+        os.rename(temporary, outdir)
+        return
+    previous = Path(tempfile.mkdtemp(prefix=f"{outdir.name}.old-", dir=outdir.parent))
+    os.rename(outdir, previous / outdir.name)
+    try:
+        os.rename(temporary, outdir)
+    except BaseException:
+        os.rename(previous / outdir.name, outdir)
+        raise
+    finally:
+        shutil.rmtree(previous, ignore_errors=True)
+
+
+def _write_files(folder: Path, result, with_probabilities, source, model) -> list[str]:
+    write_labelmap(folder / LABELMAP_NAME, result.labelmap)
+    labels, segments = segmentation_layers(result)
+    write_seg_nrrd(folder / SEGMENTATION_NAME, result.labelmap.with_array(labels), segments)
+    write_lesions_json(folder / JSON_NAME, result, source=source, model=model)
+    write_lesions_csv(folder / CSV_NAME, result.lesions)
+    names = [LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME]
+    if with_probabilities and result.probabilities is not None:
+        write_probabilities(folder / PROBABILITIES_NAME, result.probabilities, result.labelmap)
+        names.append(PROBABILITIES_NAME)
+    return names
+
+
+def segmentation_layers(result: SegmentationResult) -> tuple[np.ndarray, list[Segment]]:
+    """The .seg.nrrd labels and segments: liver = 1, lesion N = its own segment "Lesion N — <class>".
+
+    Lesions take label values 2, 3, … in id order. With more than :data:`MAX_LESION_SEGMENTS` lesions the
+    largest 251 keep their own segment and the rest are grouped into "Other lesions — <class>" (253–255).
+    """
+    labels = np.where(result.labelmap.array > 0, np.uint8(LIVER), np.uint8(0))
+    segments = [Segment(LIVER, LABEL_NAMES[LIVER].capitalize(), liver_color(), liver_terminology())]
+    if not result.lesions:
+        return labels, segments
+    by_size = sorted(result.lesions, key=lambda lesion: -lesion.volume_ml)
+    if len(by_size) > MAX_LESION_SEGMENTS:
+        own, grouped = by_size[: MAX_LESION_SEGMENTS - 3], by_size[MAX_LESION_SEGMENTS - 3 :]
+    else:
+        own, grouped = by_size, []
+    lookup = np.zeros(int(result.instances.max()) + 1, dtype=np.uint8)
+    for value, lesion in enumerate(sorted(own, key=lambda lesion: lesion.id), start=2):
+        lookup[lesion.id] = value
+        name = lesion_segment_name(lesion.id, lesion.lesion_class)
+        color, terminology = lesion_color(lesion.lesion_class), lesion_terminology(lesion.lesion_class)
+        segments.append(Segment(value, name, color, terminology))
+    for value, lesion_class in enumerate(LESION_CLASSES, start=253):
+        members = [lesion.id for lesion in grouped if lesion.lesion_class == lesion_class]
+        if members:
+            lookup[members] = value
+            name = f"Other lesions — {lesion_class}"
+            segments.append(Segment(value, name, lesion_color(lesion_class), lesion_terminology(lesion_class)))
+    in_lesion = result.instances > 0
+    lesion_values = lookup[result.instances[in_lesion]]
+    labels[in_lesion] = np.where(lesion_values > 0, lesion_values, labels[in_lesion])
+    return labels, segments
+
+
+def write_probabilities(path: Path, probabilities: ClassProbabilities, grid: Volume) -> Path:
+    """Write the quantised class probabilities as a 4-component uint8 NRRD over their box of ``grid``."""
+    import SimpleITK as sitk
+
+    from .io.writing import write_image_atomically
+
+    values = np.ascontiguousarray(np.moveaxis(probabilities.values, 0, -1))  # (z, y, x, 4)
+    image = sitk.GetImageFromArray(values, isVector=True)
+    offset_zyx = np.asarray(probabilities.offset, dtype=float)
+    origin = grid.zyx_to_lps(offset_zyx[None])[0]
+    image.SetSpacing(tuple(float(s) for s in grid.spacing))
+    image.SetOrigin(tuple(float(o) for o in origin))
+    image.SetDirection(tuple(float(d) for d in np.asarray(grid.direction).ravel()))
+    image.SetMetaData("liverlesion_channels", "none cyst hemangioma metastasis")
+    image.SetMetaData("liverlesion_scale", "probability = value / 255")
+    write_image_atomically(image, path, compress=True)
+    return path
