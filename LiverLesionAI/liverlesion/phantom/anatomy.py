@@ -157,9 +157,9 @@ def paint_thorax(tissues, grid: Grid, an: Anatomy, cavity2d: np.ndarray) -> None
     band = (Z > height - 4) & ~above & cavity2d[None]
     tissues[band] = t.MUSCLE
     tissues[above] = t.LUNG
-    heart_c = (22.0, -0.25 * an.cavity[1], an.dome_z + 25)
-    _paint_ellipsoid(tissues, grid, t.FAT, heart_c, (72, 62, 62), where=(t.LUNG,))
-    _paint_ellipsoid(tissues, grid, t.HEART, heart_c, (68, 58, 58), where=(t.LUNG, t.FAT))
+    heart_c = (25.0, -0.45 * an.cavity[1], an.dome_z + 30)
+    _paint_ellipsoid(tissues, grid, t.FAT, heart_c, (68, 50, 60), where=(t.LUNG,))
+    _paint_ellipsoid(tissues, grid, t.HEART, heart_c, (64, 46, 56), where=(t.LUNG, t.FAT))
 
 
 def paint_gut(tissues, grid: Grid, an: Anatomy, rng: np.random.Generator) -> None:
@@ -192,11 +192,12 @@ def paint_gut(tissues, grid: Grid, an: Anatomy, rng: np.random.Generator) -> Non
     for p0, p1 in zip(colon[:-1], colon[1:], strict=True):
         content = t.FECES if rng.uniform() < 0.6 else t.GI_AIR
         paint_capsule(tissues, grid, content, p0, p1, rng.uniform(14, 22), where=visceral, wall=(t.GI_WALL, 2.5))
-    # small-bowel loops below the liver
-    for _ in range(int(rng.integers(10, 18))):
-        p0 = np.array([rng.uniform(-0.5, 0.6) * ca, rng.uniform(-0.8, 0.2) * cb, flex_z - rng.uniform(0, 120)])
+    # small-bowel loops and duodenum: fill the cavity below and medial to the liver (the liver is painted later)
+    for _ in range(int(rng.integers(22, 34))):
+        p0 = np.array([rng.uniform(-0.7, 0.7) * ca, rng.uniform(-0.85, 0.3) * cb,
+                       rng.uniform(an.dome_z - 270, an.dome_z - 70)])
         p1 = p0 + rng.normal(0, 35, 3)
-        content = (t.GI_FLUID, t.GI_AIR, t.FECES)[int(rng.choice(3, p=(0.6, 0.2, 0.2)))]
+        content = (t.GI_FLUID, t.GI_AIR, t.FECES)[int(rng.choice(3, p=(0.6, 0.15, 0.25)))]
         paint_capsule(tissues, grid, content, p0, p1, rng.uniform(8, 14), where=visceral, wall=(t.GI_WALL, 2.0))
 
 

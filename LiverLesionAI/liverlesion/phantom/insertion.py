@@ -21,6 +21,9 @@ def estimate_liver_contrast(ct: np.ndarray, liver_mask: np.ndarray) -> tuple[flo
     Liver HU: median of the eroded liver. Blood pool: 99th percentile of liver voxels (intrahepatic vessels),
     kept 40-120 HU above the liver. Noise: robust s.d. of the difference between neighbouring voxels.
     """
+    box = tuple(slice(max(0, int(lo) - 1), int(hi) + 2) for lo, hi in zip(
+        np.argwhere(liver_mask).min(0), np.argwhere(liver_mask).max(0), strict=True))
+    ct, liver_mask = ct[box], liver_mask[box]
     core = ndimage.binary_erosion(liver_mask, iterations=2)
     if core.sum() < 1000:
         core = liver_mask

@@ -73,15 +73,16 @@ def draw_spec(rng: np.random.Generator, lesion_class: str, diameter_mm: float | 
         p["interior_hu"] = a.uniform(rng, a.HEMANGIOMA_INTERIOR_HU)
         p["edge_mm"] = a.HEMANGIOMA_EDGE_MM
         flash = diameter_mm < 15 and rng.uniform() < 0.4
-        p["fill"] = 1.0 if flash else float(rng.uniform(0.05, 0.75 if diameter_mm < 40 else 0.5))
-        n = int(rng.integers(4, 10))
+        p["fill"] = 1.0 if flash else 0.0  # fill fraction of the centripetal enhancement
+        n = int(rng.integers(8, 16))
         dirs = rng.normal(size=(n, 3))
         p["nodules"] = dirs / np.linalg.norm(dirs, axis=1, keepdims=True)
-        p["nodule_width"] = float(rng.uniform(0.04, 0.10))
+        p["nodule_sizes"] = rng.uniform(0.14, 0.3, n)
+        p["fill"] = p["fill"] if flash else float(rng.uniform(0.0, 0.35))
     else:
         p["core_hu"] = a.uniform(rng, a.METASTASIS_CORE_HU)
         p["rim_hu"] = p["core_hu"] + a.uniform(rng, a.METASTASIS_RIM_ABOVE_CORE_HU)
-        p["rim_width"] = float(rng.uniform(0.12, 0.3))
+        p["rim_width"] = float(rng.uniform(0.12, 0.25))
         p["edge_mm"] = a.uniform(rng, a.METASTASIS_EDGE_MM)
         p["necrosis"] = float(rng.uniform(0.3, 0.55)) if diameter_mm > 20 and rng.uniform() < 0.6 else 0.0
         p["necrosis_hu"] = a.uniform(rng, a.METASTASIS_NECROSIS_HU)
@@ -112,17 +113,19 @@ def render_lesion(spec: LesionSpec, Z, Y, X, liver_hu: float, blood_pool_hu: flo
     if spec.lesion_class == "cyst":
         hu = np.full(rho.shape, p["hu"], np.float32)
     elif spec.lesion_class == "hemangioma":
-        nodular = np.zeros(rho.shape, np.float32)
-        for d in p["nodules"]:
-            cos = ux * np.float32(d[0]) + uy * np.float32(d[1]) + uz * np.float32(d[2])
-            nodular = np.maximum(nodular, np.exp((cos - 1.0) / np.float32(p["nodule_width"])))
+        # discrete round nodules just inside the rim, growing (and coalescing) with the centripetal fill
         fill = p["fill"]
-        depth = 0.12 + (0.25 + 0.6 * fill) * nodular + fill**2  # enhancement reaches this far in from the rim
-        enhanced = np.clip((rho - (1.0 - depth)) / 0.06 + 0.5, 0.0, 1.0) * np.clip(nodular * 3 + fill**2, 0, 1)
+        c = spec.centre_xyz
+        enhanced = np.full(rho.shape, 1.0 if fill >= 1.0 else 0.0, np.float32)  # flash filling: homogeneous
+        for d, size in zip(p["nodules"], p["nodule_sizes"], strict=True):
+            r = spec.radius_mm * size * (1.0 + 1.5 * fill)
+            q = c + d * spec.radius_mm * max(0.3, 0.95 - size * (1.0 + fill))
+            dist = np.sqrt((X - np.float32(q[0])) ** 2 + (Y - np.float32(q[1])) ** 2 + (Z - np.float32(q[2])) ** 2)
+            enhanced = np.maximum(enhanced, np.clip((r - dist) / 0.8 + 0.5, 0.0, 1.0))
         hu = p["interior_hu"] + enhanced * np.float32(blood_pool_hu - p["interior_hu"])
     else:
         rim_w = p["rim_width"]
-        rim = np.clip((rho - (1.0 - rim_w)) / 0.08 + 0.5, 0.0, 1.0) * np.clip((1.05 - rho) / 0.1, 0.0, 1.0)
+        rim = np.clip((rho - (0.95 - rim_w)) / 0.08 + 0.5, 0.0, 1.0) * np.clip((0.98 - rho) / 0.08 + 0.5, 0.0, 1.0)
         rng = np.random.default_rng(p["texture_seed"])
         texture = smooth_field(rng, X - spec.centre_xyz[0], Y - spec.centre_xyz[1], Z - spec.centre_xyz[2],
                                max(4.0, spec.radius_mm * 0.6))
