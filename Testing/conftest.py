@@ -24,3 +24,12 @@ def shared_data() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def untrained_model(tmp_path_factory) -> Path:
+    """A model package with random weights (seed 0), for testing the inference plumbing (needs torch)."""
+    pytest.importorskip("torch")
+    from liverlesion.model_package import write_untrained_package
+
+    return write_untrained_package(tmp_path_factory.mktemp("models") / "untrained", seed=0)
