@@ -102,7 +102,7 @@ def fit(model, crops: np.ndarray, targets: np.ndarray, options: FitOptions,
             loss.backward()
             optimiser.step()
             scheduler.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             seen += len(index)
         history.append(float(np.mean(losses)))
         progress((epoch + 1) / options.epochs, f"epoch {epoch + 1}/{options.epochs} loss {history[-1]:.4f}")
