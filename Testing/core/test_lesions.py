@@ -153,3 +153,21 @@ def test_a_lesion_without_probabilities_or_labels_is_refused_with_a_reason():
     instances[1, 1, 1] = 1
     with pytest.raises(ValueError, match="no class probabilities"):
         measure_lesions(instances, None, ct)
+
+
+def test_an_instance_map_of_spheres_of_known_sizes_measures_each_one():
+    ct = a_grid(shape=(40, 128, 128), spacing=(0.75, 0.75, 1.5))
+    radii_mm = {1: 14.0, 2: 9.0, 3: 5.5}
+    centres = {1: (20, 40, 40), 2: (15, 90, 85), 3: (28, 40, 100)}
+    instances = np.zeros(ct.shape, dtype=np.int32)
+    for lesion_id, radius in radii_mm.items():
+        instances[ellipsoid(ct, centres[lesion_id], (radius, radius, radius))] = lesion_id
+    lesions = measure_lesions(instances, None, ct, labelmap=np.where(instances > 0, 4, 0))
+    assert [lesion.id for lesion in lesions] == [1, 2, 3]
+    for lesion in lesions:
+        radius = radii_mm[lesion.id]
+        assert lesion.volume_ml == pytest.approx(4 / 3 * np.pi * radius**3 / 1000, rel=0.05)
+        assert abs(lesion.long_axis_mm - 2 * radius) <= 0.75 + 1e-9
+        assert abs(lesion.short_axis_mm - 2 * radius) <= 0.75 + 1e-9
+        z, y, x = centres[lesion.id]
+        assert lesion.centroid_lps == pytest.approx(tuple(ct.zyx_to_lps(np.array([[z, y, x]]))[0]), abs=0.05)
