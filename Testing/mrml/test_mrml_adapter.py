@@ -545,3 +545,43 @@ def test_background_outputs_on_another_grid_are_refused(a_scene, a_result, a_pha
     node = mrml.volume_to_volume_node(other, a_scene, "other")
     with pytest.raises(mrml.InvalidInputError, match="does not match"):
         mrml.load_results_into_scene(node, tmp_path)
+
+
+# --- end to end -------------------------------------------------------------------------------------------------
+
+
+def _model_dirs(untrained_model):
+    from liverlesion.model_package import default_model_dir
+
+    dirs = {"untrained": untrained_model}
+    if (default_model_dir() / "model.json").is_file():
+        dirs["bundled"] = default_model_dir()
+    return dirs
+
+
+def _recorder(fractions: list):
+    return lambda fraction, message: fractions.append(fraction)
+
+
+@pytest.mark.slow
+def test_segment_volume_node_runs_the_pipeline_and_produces_consistent_nodes(a_volume_node, untrained_model):
+    for name, model_dir in _model_dirs(untrained_model).items():
+        fractions = []
+        nodes = mrml.segment_volume_node(
+            a_volume_node, model_dir=model_dir, threads=1, show_3d=False,
+            progress=_recorder(fractions),
+        )
+        result = nodes.result
+        assert nodes.volume is a_volume_node, name
+        assert result.labelmap.same_grid(mrml.volume_node_to_volume(a_volume_node)), name
+        ids = _segment_ids(nodes.segmentation)
+        assert len(ids) == len(result.lesions) + 1, name
+        masks = mrml.segment_masks(nodes.segmentation, ids, a_volume_node)
+        assert np.array_equal(masks[ids[0]], result.labelmap.array == LIVER), name
+        for segment_id, lesion in zip(ids[1:], result.lesions, strict=True):
+            assert np.array_equal(masks[segment_id], result.instances == lesion.id), name
+        assert nodes.labels.GetNumberOfControlPoints() == len(result.lesions), name
+        assert nodes.table.GetNumberOfRows() == len(result.lesions), name
+        assert fractions == sorted(fractions) and fractions[-1] == 1.0, name
+        updated = mrml.update_lesions(nodes)
+        assert [x.voxels for x in updated.result.lesions] == [x.voxels for x in result.lesions], name
