@@ -41,6 +41,8 @@ PROBABILITIES_NAME = "probabilities.nrrd"
 OUTPUT_NAMES = (LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME, PROBABILITIES_NAME)
 #: Lesions that get their own segment in the .seg.nrrd (label values 2..255); more are grouped per class.
 MAX_LESION_SEGMENTS = 254
+#: What probabilities.nrrd holds when there is no liver: a one-voxel box saying "no lesion" (as is everywhere).
+NO_LESION_ANYWHERE = ClassProbabilities(np.array([255, 0, 0, 0], dtype=np.uint8).reshape(4, 1, 1, 1))
 
 
 def write_outputs(
@@ -57,7 +59,8 @@ def write_outputs(
         outdir: the folder to create. It may exist only if empty or holding a previous run's outputs
             (then it is replaced as a whole).
         result: the pipeline's result (labelmap on the input grid).
-        with_probabilities: also write probabilities.nrrd (needs ``result.probabilities``).
+        with_probabilities: also write probabilities.nrrd (``result.probabilities``; without them, e.g. when no
+            liver was found, a one-voxel "no lesion" box).
         source: the input path, recorded in lesions.json.
         model: model name/version recorded in lesions.json.
 
@@ -114,8 +117,9 @@ def _write_files(folder: Path, result, with_probabilities, source, model) -> lis
     write_lesions_json(folder / JSON_NAME, result, source=source, model=model)
     write_lesions_csv(folder / CSV_NAME, result.lesions)
     names = [LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME]
-    if with_probabilities and result.probabilities is not None:
-        write_probabilities(folder / PROBABILITIES_NAME, result.probabilities, result.labelmap)
+    if with_probabilities:
+        probabilities = result.probabilities if result.probabilities is not None else NO_LESION_ANYWHERE
+        write_probabilities(folder / PROBABILITIES_NAME, probabilities, result.labelmap)
         names.append(PROBABILITIES_NAME)
     return names
 
