@@ -16,9 +16,26 @@ from .labels import LIVER, class_to_label
 from .lesions import FULL_CONNECTIVITY
 from .results import ClassProbabilities, Lesion
 
+Box = tuple[slice, slice, slice]
+
+#: The box of an empty mask.
+EMPTY_BOX: Box = (slice(0, 0), slice(0, 0), slice(0, 0))
+
+
+def crop_to_mask(mask: np.ndarray) -> tuple[Box, np.ndarray]:
+    """``(box, mask[box])`` for the bounding box of a bool ``(z, y, x)`` mask (an empty box when it is empty)."""
+    mask = np.asarray(mask, dtype=bool)
+    box = ndimage.find_objects(mask.astype(np.uint8))
+    if not box or box[0] is None:
+        return EMPTY_BOX, np.zeros((0, 0, 0), dtype=bool)
+    return box[0], mask[box[0]]
+
 
 def instances_from_segment_masks(
-    masks: Sequence[np.ndarray], voxel_volume_ml: float, min_lesion_ml: float = 0.0
+    masks: Sequence[tuple[Box, np.ndarray]],
+    shape: tuple[int, int, int],
+    voxel_volume_ml: float,
+    min_lesion_ml: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lesion instance map from lesion segments: each 3D connected component of each segment is one lesion.
 
@@ -26,7 +43,9 @@ def instances_from_segment_masks(
     claimed by several segments belongs to the first of them in ``masks`` order.
 
     Args:
-        masks: bool ``(z, y, x)`` per lesion segment, all on one grid.
+        masks: one ``(box, mask)`` per lesion segment: bool ``mask`` over the sub-box ``box`` of the grid
+            (:func:`crop_to_mask`), so work scales with the lesions' size, not the CT's.
+        shape: the grid ``(z, y, x)``.
         voxel_volume_ml: volume of one voxel in mL.
         min_lesion_ml: components smaller than this are dropped.
 
@@ -35,18 +54,17 @@ def instances_from_segment_masks(
         order, then scan order), and int array ``source`` of length N + 1 where ``source[id]`` is the index in
         ``masks`` of the segment lesion ``id`` came from (``source[0] = -1``).
     """
-    if not masks:
-        raise ValueError("instances_from_segment_masks needs at least one mask (to know the grid)")
-    shape = masks[0].shape
     claimed = np.zeros(shape, dtype=bool)
     components = np.zeros(shape, dtype=np.int32)
     sizes: list[int] = []
     sources: list[int] = []
     min_voxels = min_lesion_ml / voxel_volume_ml if voxel_volume_ml > 0 else 0.0
-    for index, mask in enumerate(masks):
-        if mask.shape != shape:
-            raise ValueError(f"segment mask {index} has shape {mask.shape}, expected {shape}")
-        free = np.asarray(mask, dtype=bool) & ~claimed
+    for index, (box, mask) in enumerate(masks):
+        if mask.size == 0:
+            continue
+        if mask.shape != claimed[box].shape:
+            raise ValueError(f"segment mask {index} has shape {mask.shape}, its box {box} has {claimed[box].shape}")
+        free = np.asarray(mask, dtype=bool) & ~claimed[box]
         labels, count = ndimage.label(free, structure=FULL_CONNECTIVITY)
         if count == 0:
             continue
@@ -57,8 +75,8 @@ def instances_from_segment_masks(
                 sizes.append(int(counts[label]))
                 sources.append(index)
                 provisional[label] = len(sizes)
-        np.copyto(components, provisional[labels], where=free)
-        claimed |= free
+        np.copyto(components[box], provisional[labels], where=free)
+        claimed[box] |= free
     order = np.argsort(-np.asarray(sizes, dtype=np.int64), kind="stable")
     lookup = np.zeros(len(sizes) + 1, dtype=np.int32)
     lookup[order + 1] = np.arange(1, len(sizes) + 1, dtype=np.int32)

@@ -30,11 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import ndimage
 
 from .errors import InvalidInputError, MissingDependencyError
 from .labels import LESION_CLASSES, LESION_LABELS, LIVER, METASTASIS, label_to_class
 from .lesion_edits import (
+    EMPTY_BOX,
+    Box,
     class_hint_labelmap,
+    crop_to_mask,
     edited_labelmap,
     instances_from_segment_masks,
     lesions_with_probability_evidence,
@@ -290,11 +294,19 @@ def _follow_transform(node, volume_node) -> None:
 # --- segments ---------------------------------------------------------------------------------------------------
 
 
-def _oriented_image(array: np.ndarray, volume_node):
-    """vtkOrientedImageData on the grid of ``volume_node`` holding ``(z, y, x)`` ``array`` (deep copy)."""
+def _oriented_image(array: np.ndarray, volume_node, box: Box | None = None):
+    """vtkOrientedImageData on the grid of ``volume_node`` holding ``(z, y, x)`` ``array`` (deep copy).
+
+    ``array`` covers the whole grid, or the sub-box ``box`` of it.
+    """
     image = slicer.vtkOrientedImageData()
     image.ShallowCopy(_image_data(array))
-    image.SetExtent(volume_node.GetImageData().GetExtent())
+    extent = list(volume_node.GetImageData().GetExtent())
+    if box is not None:
+        for axis, part in zip((2, 1, 0), box, strict=True):  # x, y, z extents from the z, y, x box
+            extent[2 * axis] += part.start
+            extent[2 * axis + 1] = extent[2 * axis] + (part.stop - part.start) - 1
+    image.SetExtent(extent)
     image.SetImageToWorldMatrix(_ijk_to_ras_vtk(volume_node))
     return image
 
@@ -306,12 +318,17 @@ def _ijk_to_ras_vtk(volume_node):
 
 
 def _import_labels(segmentation_node, volume_node, labels: np.ndarray) -> dict[int, str]:
-    """Import every non-zero value of ``labels`` as a new segment (one labelmap import); value -> segment ID."""
+    """Import every non-zero value of ``labels`` as a new segment (one labelmap import); value -> segment ID.
+
+    Only the bounding box of the non-zero voxels is handed to Slicer (its extent placed on the volume grid).
+    """
     segmentation = segmentation_node.GetSegmentation()
     before = {segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())}
-    if labels.any():
-        dtype = np.uint8 if labels.max() <= np.iinfo(np.uint8).max else np.uint16
-        image = _oriented_image(labels.astype(dtype, copy=False), volume_node)
+    box, _ = crop_to_mask(labels > 0)
+    if box != EMPTY_BOX:
+        cropped = labels[box]
+        dtype = np.uint8 if cropped.max() <= np.iinfo(np.uint8).max else np.uint16
+        image = _oriented_image(cropped.astype(dtype, copy=False), volume_node, box)
         if not slicer.vtkSlicerSegmentationsModuleLogic.ImportLabelmapToSegmentationNode(
             image, segmentation_node, ""
         ):
@@ -372,10 +389,22 @@ def liver_segment_id(segmentation_node) -> str | None:
 
 
 def segment_masks(segmentation_node, segment_ids: Iterable[str], volume_node) -> dict[str, np.ndarray]:
-    """Bool ``(z, y, x)`` masks of segments on the grid of ``volume_node`` (nearest-neighbour resampling).
+    """Bool ``(z, y, x)`` masks of segments on the whole grid of ``volume_node`` (see :func:`segment_crops`)."""
+    shape = tuple(volume_node.GetImageData().GetDimensions()[::-1])
+    masks = {}
+    for segment_id, (box, mask) in segment_crops(segmentation_node, segment_ids, volume_node).items():
+        full = np.zeros(shape, dtype=bool)
+        full[box] = mask
+        masks[segment_id] = full
+    return masks
 
-    Reads the binary labelmap representation (created from the source representation when needed); segments
-    that share a labelmap layer are resampled once per layer.
+
+def segment_crops(segmentation_node, segment_ids: Iterable[str], volume_node) -> dict[str, tuple[Box, np.ndarray]]:
+    """Segments on the grid of ``volume_node`` as ``(box, mask)``: bool mask over the sub-box ``box`` (z, y, x).
+
+    Reads the binary labelmap representation (created from the source representation when needed) and
+    resamples it onto the volume's grid (nearest neighbour; a no-op crop/pad when the geometry already matches).
+    Segments sharing a labelmap layer are resampled once per layer.
     """
     segmentation = segmentation_node.GetSegmentation()
     binary = slicer.vtkSegmentationConverter.GetBinaryLabelmapRepresentationName()
@@ -385,19 +414,26 @@ def segment_masks(segmentation_node, segment_ids: Iterable[str], volume_node) ->
     reference.SetExtent(volume_node.GetImageData().GetExtent())
     reference.SetImageToWorldMatrix(_ijk_to_ras_vtk(volume_node))
     shape = tuple(volume_node.GetImageData().GetDimensions()[::-1])
-    resampled: dict[str, np.ndarray] = {}
-    masks = {}
+    layers: dict[str, tuple[np.ndarray, list]] = {}
+    crops = {}
     for segment_id in segment_ids:
         segment = segmentation.GetSegment(segment_id)
         image = segment.GetRepresentation(binary) if segment is not None else None
         if image is None or _is_empty_extent(image.GetExtent()):
-            masks[segment_id] = np.zeros(shape, dtype=bool)
+            crops[segment_id] = (EMPTY_BOX, np.zeros((0, 0, 0), dtype=bool))
             continue
         key = image.GetAddressAsString("")
-        if key not in resampled:
-            resampled[key] = _resample_to(image, reference, shape)
-        masks[segment_id] = resampled[key] == segment.GetLabelValue()
-    return masks
+        if key not in layers:
+            values = _resample_to(image, reference, shape)
+            layers[key] = (values, ndimage.find_objects(values))
+        values, boxes = layers[key]
+        label = int(segment.GetLabelValue())
+        box = boxes[label - 1] if 0 < label <= len(boxes) else None
+        if box is None:
+            crops[segment_id] = (EMPTY_BOX, np.zeros((0, 0, 0), dtype=bool))
+        else:
+            crops[segment_id] = (box, values[box] == label)
+    return crops
 
 
 def _is_empty_extent(extent) -> bool:
@@ -572,11 +608,15 @@ def update_lesions(lesion_nodes: LesionNodes, *, min_lesion_ml: float = 0.0) -> 
         if segmentation.GetNthSegmentID(i) != liver_id
     ]
     ct = volume_node_to_volume(volume_node)
-    masks = segment_masks(segmentation_node, ([liver_id] if liver_id else []) + lesion_ids, volume_node)
-    liver_mask = masks[liver_id] if liver_id else np.zeros(ct.shape, dtype=bool)
+    crops = segment_crops(segmentation_node, ([liver_id] if liver_id else []) + lesion_ids, volume_node)
+    liver_mask = np.zeros(ct.shape, dtype=bool)
+    if liver_id:
+        box, mask = crops[liver_id]
+        liver_mask[box] = mask
     hints = [_segment_class_hint(segmentation.GetSegment(segment_id)) for segment_id in lesion_ids]
-    lesion_masks = [masks[segment_id] for segment_id in lesion_ids] or [np.zeros(ct.shape, dtype=bool)]
-    instances, source = instances_from_segment_masks(lesion_masks, ct.voxel_volume_ml, min_lesion_ml)
+    instances, source = instances_from_segment_masks(
+        [crops[segment_id] for segment_id in lesion_ids], ct.shape, ct.voxel_volume_ml, min_lesion_ml
+    )
     lesions, warnings = _measure_edited(instances, source, hints, nodes.probabilities, ct)
 
     labelmap = edited_labelmap(liver_mask, instances, lesions)
@@ -791,16 +831,18 @@ def current_labelmap(lesion_nodes: LesionNodes) -> Volume:
     segmentation = nodes.segmentation.GetSegmentation()
     liver_id = liver_segment_id(nodes.segmentation)
     ids = [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())]
-    masks = segment_masks(nodes.segmentation, ids, nodes.volume)
+    crops = segment_crops(nodes.segmentation, ids, nodes.volume)
     ct = volume_node_to_volume(nodes.volume)
     labels = np.zeros(ct.shape, dtype=np.uint8)
     if liver_id:
-        labels[masks[liver_id]] = LIVER
+        box, mask = crops[liver_id]
+        labels[box][mask] = LIVER
     for segment_id in ids:
         if segment_id == liver_id:
             continue
         hint = _segment_class_hint(segmentation.GetSegment(segment_id)) or UNCLASSIFIED_FALLBACK
-        labels[masks[segment_id]] = LESION_LABELS[LESION_CLASSES.index(hint)]
+        box, mask = crops[segment_id]
+        labels[box][mask] = LESION_LABELS[LESION_CLASSES.index(hint)]
     return ct.with_array(labels)
 
 
