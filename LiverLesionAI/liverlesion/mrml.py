@@ -85,6 +85,9 @@ EXPORT_FILES: dict[str, str] = {
     "json": "lesions.json",
 }
 
+#: 3D opacity of the liver segment, so the lesions inside it show.
+LIVER_OPACITY_3D = 0.3
+
 #: The class reported for a lesion nothing can class (no probability under it, no type in its terminology).
 UNCLASSIFIED_FALLBACK = label_to_class(METASTASIS)
 
@@ -238,6 +241,7 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
 
     liver_id = _add_liver_segment(segmentation_node, volume_node, result.labelmap.array == LIVER)
     segmentation_node.SetAttribute(ATTR_LIVER_SEGMENT, liver_id)
+    segmentation_node.GetDisplayNode().SetSegmentOpacity3D(liver_id, LIVER_OPACITY_3D)
     _add_lesion_segments(segmentation_node, volume_node, result.instances, result.lesions)
 
     if result.probabilities is not None:

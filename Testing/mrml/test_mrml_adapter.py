@@ -322,6 +322,21 @@ def test_closed_surfaces_are_created_for_3d(a_volume_node, a_result):
     assert segmentation.ContainsRepresentation(closed)
     surface = segmentation.GetNthSegment(1).GetRepresentation(closed)
     assert surface.GetNumberOfPoints() > 0
+    liver_id = mrml.liver_segment_id(nodes.segmentation)
+    assert nodes.segmentation.GetDisplayNode().GetSegmentOpacity3D(liver_id) == pytest.approx(mrml.LIVER_OPACITY_3D)
+
+
+def test_lesion_segments_re_derived_by_an_update_get_3d_surfaces_too(a_volume_node, a_result):
+    nodes = mrml.result_to_nodes(a_volume_node, a_result, show_3d=True)
+    largest = a_result.instances == a_result.lesions[0].id
+    largest[:, :, int(np.argwhere(largest)[:, 2].mean())] = False
+    _set_segment_mask(nodes, _lesion_segment_ids(nodes)[0], largest)
+    updated = mrml.update_lesions(nodes)
+    closed = slicer.vtkSegmentationConverter.GetClosedSurfaceRepresentationName()
+    segmentation = updated.segmentation.GetSegmentation()
+    surfaces = [segmentation.GetSegment(i).GetRepresentation(closed) for i in _lesion_segment_ids(updated)]
+    assert len(surfaces) == len(a_result.lesions) + 1
+    assert all(surface is not None and surface.GetNumberOfPoints() > 0 for surface in surfaces)
 
 
 def test_a_second_run_creates_a_second_segmentation_and_leaves_the_first_unchanged(lesion_nodes, a_result):
