@@ -793,8 +793,8 @@ def export_lesion_nodes(
 
     ``seg.nrrd``: the segmentation node through ``vtkMRMLSegmentationStorageNode`` (Slicer's own format, all
     segments with names, colours, terminology). ``nifti``: uint8 labelmap on the CT grid (1 liver, 2–4 lesion
-    class) from the current segments. ``csv``: the table node's rows. ``json``: the lesion records of the
-    current result. Segments edited since the last update are exported as they are now for seg.nrrd and
+    class) from the current segments. ``csv``: the table node's rows (what the user sees). ``json``: the
+    ``lesions.json`` document of ``liverlesion segment`` for the current result. Segments edited since the last update are exported as they are now for seg.nrrd and
     nifti (lesion voxels carry their segment's class), while csv/json hold the last update's numbers.
     """
     formats = list(formats)
@@ -851,15 +851,11 @@ def current_labelmap(lesion_nodes: LesionNodes) -> Volume:
 
 
 def _report(nodes: LesionNodes) -> dict:
-    """Lesion records of the current result; after a scene reload (no result in memory) the table's rows."""
-    result = nodes.result
-    if result is None:
+    """The lesions.json document of ``liverlesion segment`` (:func:`liverlesion.report.report_dict`) for the
+    current result; after a scene reload (no result in memory) the table's rows as the lesions."""
+    from .report import report_dict
+
+    if nodes.result is None:
         rows = table_rows(nodes.table) if nodes.table is not None else []
-        return {"volume": nodes.volume.GetName(), "segmentation": nodes.segmentation.GetName(), "lesions": rows}
-    return {
-        "volume": nodes.volume.GetName(),
-        "segmentation": nodes.segmentation.GetName(),
-        "liver_volume_ml": result.liver_volume_ml,
-        "warnings": list(result.warnings),
-        "lesions": [lesion.to_dict() for lesion in result.lesions],
-    }
+        return {"input": nodes.volume.GetName(), "lesion_count": len(rows), "lesions": rows}
+    return report_dict(nodes.result, source=nodes.volume.GetName())

@@ -16,7 +16,6 @@ slicer = pytest.importorskip("slicer", reason="slicer-core (pip install 'liverle
 
 from liverlesion import mrml  # noqa: E402
 from liverlesion.io import read_volume  # noqa: E402
-from liverlesion.io.writing import write_labelmap  # noqa: E402
 from liverlesion.labels import LABEL_COLORS, LIVER, class_to_label  # noqa: E402
 from liverlesion.lesion_table import TABLE_COLUMNS  # noqa: E402
 from liverlesion.lesions import lesions_from_labelmap  # noqa: E402
@@ -514,8 +513,9 @@ def test_export_writes_files_that_read_back_as_the_segments_and_the_table(lesion
     assert [row["Class"] for row in rows] == [x.lesion_class for x in a_result.lesions]
 
     report = json.loads(written["json"].read_text())
+    assert report["input"] == "phantom" and report["lesion_count"] == len(a_result.lesions)
     assert [x["lesion_class"] for x in report["lesions"]] == [x.lesion_class for x in a_result.lesions]
-    assert report["lesions"][0]["volume_ml"] == pytest.approx(a_result.lesions[0].volume_ml)
+    assert report["lesions"][0]["volume_ml"] == pytest.approx(a_result.lesions[0].volume_ml, abs=1e-3)
 
 
 def test_export_refuses_an_unknown_format(lesion_nodes, tmp_path):
@@ -523,26 +523,18 @@ def test_export_refuses_an_unknown_format(lesion_nodes, tmp_path):
         mrml.export_lesion_nodes(lesion_nodes, tmp_path, ["dicom"])
 
 
-def _write_cli_outputs(folder, result: SegmentationResult, ct: Volume) -> None:
-    """What ``liverlesion segment --probabilities`` writes (labelmap, probabilities, lesions.json)."""
-    import SimpleITK as sitk
+def _write_cli_outputs(folder, result: SegmentationResult) -> None:
+    """What ``liverlesion segment --probabilities`` writes, written by the same code."""
+    from liverlesion.outputs import write_outputs
 
-    write_labelmap(folder / "labelmap.nii.gz", result.labelmap)
-    values = np.moveaxis(result.probabilities.values, 0, -1)
-    image = sitk.GetImageFromArray(np.ascontiguousarray(values), isVector=True)
-    image.SetSpacing(ct.spacing)
-    image.SetDirection(ct.direction.ravel().tolist())
-    box_origin = ct.zyx_to_lps(np.array([result.probabilities.offset], dtype=float))[0]
-    image.SetOrigin(box_origin.tolist())
-    sitk.WriteImage(image, str(folder / "probabilities.nrrd"), True)
-    report = {"lesions": [x.to_dict() for x in result.lesions], "warnings": ["a warning of the run"]}
-    (folder / "lesions.json").write_text(json.dumps(report))
+    result = SegmentationResult(**{**result.__dict__, "warnings": ["a warning of the run"]})
+    write_outputs(folder, result, with_probabilities=True, source="phantom")
 
 
-def test_background_process_outputs_load_as_the_same_lesions(a_volume_node, a_result, a_phantom, tmp_path):
-    _write_cli_outputs(tmp_path, a_result, a_phantom.ct)
+def test_background_process_outputs_load_as_the_same_lesions(a_volume_node, a_result, tmp_path):
+    _write_cli_outputs(tmp_path / "out", a_result)
 
-    nodes = mrml.load_results_into_scene(a_volume_node, tmp_path, show_3d=False)
+    nodes = mrml.load_results_into_scene(a_volume_node, tmp_path / "out", show_3d=False)
 
     assert [(x.lesion_class, x.voxels) for x in nodes.result.lesions] == [
         (x.lesion_class, x.voxels) for x in a_result.lesions
@@ -555,11 +547,11 @@ def test_background_process_outputs_load_as_the_same_lesions(a_volume_node, a_re
 
 
 def test_background_outputs_on_another_grid_are_refused(a_scene, a_result, a_phantom, tmp_path):
-    _write_cli_outputs(tmp_path, a_result, a_phantom.ct)
+    _write_cli_outputs(tmp_path / "out", a_result)
     other = Volume(a_phantom.ct.array[:-1].copy(), a_phantom.ct.spacing, a_phantom.ct.origin)
     node = mrml.volume_to_volume_node(other, a_scene, "other")
     with pytest.raises(mrml.InvalidInputError, match="does not match"):
-        mrml.load_results_into_scene(node, tmp_path)
+        mrml.load_results_into_scene(node, tmp_path / "out")
 
 
 # --- end to end -------------------------------------------------------------------------------------------------
@@ -600,3 +592,25 @@ def test_segment_volume_node_runs_the_pipeline_and_produces_consistent_nodes(a_v
         assert fractions == sorted(fractions) and fractions[-1] == 1.0, name
         updated = mrml.update_lesions(nodes)
         assert [x.voxels for x in updated.result.lesions] == [x.voxels for x in result.lesions], name
+
+
+@pytest.mark.shared_data
+@pytest.mark.slow
+def test_a_real_ct_with_its_published_masks_becomes_segments_equal_to_the_masks(a_scene, shared_data):
+    folder = shared_data / "ircad" / "3Dircadb1.1"
+    ct = read_volume(folder / "ct.nrrd")
+    labels = np.where(read_volume(folder / "masks" / "liver.nrrd").array > 0, np.uint8(LIVER), np.uint8(0))
+    for tumour in sorted((folder / "masks").glob("livertumor*.nrrd")):
+        labels[read_volume(tumour).array > 0] = class_to_label("metastasis")
+    labels[read_volume(folder / "masks" / "liverkyst.nrrd").array > 0] = class_to_label("cyst")
+    instances, lesions = lesions_from_labelmap(labels, ct)
+    result = SegmentationResult(ct.with_array(labels), instances, None, lesions)
+    volume_node = mrml.volume_to_volume_node(ct, a_scene, "3Dircadb1.1")
+
+    nodes = mrml.result_to_nodes(volume_node, result, show_3d=False)
+
+    assert np.array_equal(mrml.current_labelmap(nodes).array, labels)
+    assert nodes.table.GetNumberOfRows() == len(lesions) >= 7
+    updated = mrml.update_lesions(nodes)
+    assert [(x.lesion_class, x.voxels) for x in updated.result.lesions] == [(x.lesion_class, x.voxels) for x in lesions]
+    assert np.allclose(_control_points(updated.labels)[1], [x.centroid_ras for x in lesions], atol=1e-6)
