@@ -1,0 +1,106 @@
+"""The trame app: trame-slicer's scene, views and segment editor, wired to :mod:`liverlesion.web.ui` and
+:class:`liverlesion.web.web_logic.WebLogic`. ``main`` serves it (``liverlesion web``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+#: Start layout: axial large on the left (3/5 of the width); 3D, coronal and sagittal stacked on the right.
+DEFAULT_LAYOUT = "Lesion review"
+
+
+def use_headless_rendering() -> None:
+    """Render off screen through EGL (Mesa on CPU servers, the GPU driver elsewhere) on Linux, unless the
+    user chose a VTK window class. Must run before the first render window is created."""
+    if sys.platform.startswith("linux"):
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+
+use_headless_rendering()
+
+from trame.app import TrameApp  # noqa: E402  (after the rendering backend is chosen)
+from trame_server.utils.asynchronous import create_task  # noqa: E402
+from trame_slicer import module as trame_slicer_module  # noqa: E402
+from trame_slicer.app.logic import SegmentEditorLogic  # noqa: E402
+from trame_slicer.core import LayoutManager, SlicerApp  # noqa: E402
+from trame_slicer.rca_view import register_rca_factories  # noqa: E402
+
+from .session import ViewerSession  # noqa: E402
+from .ui import ViewerUI, slice_view_ui, threed_view_ui  # noqa: E402
+from .web_logic import WebLogic  # noqa: E402
+from .worker import PipelineWorker  # noqa: E402
+
+
+class LiverLesionWebApp(TrameApp):
+    """One viewer: an MRML scene rendered server side, shared by the browser tabs connected to this server.
+
+    Args:
+        server: a trame server (default: a new one).
+        input_path: CT file or DICOM folder to load when the server starts.
+        segment_options: pipeline options (``model_dir``, ``backend``, ``threads``, ``min_lesion_ml``).
+        segmenter: a loaded, picklable :class:`~liverlesion.inference.pipeline.Segmenter` to use instead of
+            loading one from ``segment_options`` (tests inject stand-in networks this way).
+    """
+
+    def __init__(self, server=None, *, input_path: str | Path | None = None,
+                 segment_options: dict[str, Any] | None = None, segmenter: Any = None):
+        super().__init__(server)
+        self.server.enable_module(trame_slicer_module)
+        self.slicer_app = SlicerApp()
+        register_rca_factories(
+            self.slicer_app.view_manager, self.server, slice_view_ui_f=slice_view_ui, three_d_view_ui_f=threed_view_ui
+        )
+        self.layout_manager = LayoutManager(self.slicer_app.scene, self.slicer_app.view_manager, self.server)
+        self.layout_manager.register_layout_dict(
+            {DEFAULT_LAYOUT: review_layout(), **LayoutManager.default_grid_configuration()}
+        )
+        self.layout_manager.set_layout(DEFAULT_LAYOUT)
+
+        self.session = ViewerSession(self.slicer_app)
+        self.worker = PipelineWorker(segment_options, segmenter)
+        self.worker.warm_up()
+        self.logic = WebLogic(self.server, self.session, self.worker)
+        self.editor_logic = SegmentEditorLogic(self.server, self.slicer_app)
+        self.ui = ViewerUI(self.server, self.logic, self.layout_manager)
+        self.editor_logic.set_ui(self.ui.editor_ui)
+
+        self.server.state.trame__title = "LiverLesionAI"
+        if input_path:
+            self.server.controller.on_server_ready.add(
+                lambda **_: create_task(self.logic.load_path(str(input_path)))
+            )
+
+
+def review_layout():
+    """Axial view large; 3D, coronal and sagittal stacked beside it."""
+    from trame_slicer.views import Layout, LayoutDirection, ViewLayoutDefinition
+
+    column = Layout(
+        LayoutDirection.Vertical,
+        [ViewLayoutDefinition.threed_view(), ViewLayoutDefinition.coronal_view(), ViewLayoutDefinition.sagittal_view()],
+    )
+    return Layout(LayoutDirection.Horizontal, [ViewLayoutDefinition.axial_view(), column], flex_sizes=["3", "2"])
+
+
+def create_app(server=None, **kwargs) -> LiverLesionWebApp:
+    """A :class:`LiverLesionWebApp` (see its arguments)."""
+    return LiverLesionWebApp(server, **kwargs)
+
+
+def main(
+    input_path: str | Path | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    open_browser: bool = False,
+    segment_options: dict[str, Any] | None = None,
+) -> None:
+    """Serve the viewer until interrupted."""
+    app = create_app(input_path=input_path, segment_options=segment_options)
+    try:
+        app.server.start(host=host, port=port, open_browser=open_browser, show_connection_info=True)
+    finally:
+        app.logic.shutdown()
