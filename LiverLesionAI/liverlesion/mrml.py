@@ -472,6 +472,7 @@ def _store_probabilities(volume_node, probabilities: ClassProbabilities):
     node.SetOrigin(*(ijk_to_ras @ np.r_[offset_ijk, 1.0])[:3])
     values = np.moveaxis(np.asarray(probabilities.values, dtype=np.uint8), 0, -1)
     node.SetAndObserveImageData(_image_data(values, components=values.shape[-1]))
+    node.AddDefaultStorageNode()  # saved with the scene, so "Update lesions" works after a reload
     _follow_transform(node, volume_node)
     return node
 

@@ -614,3 +614,46 @@ def test_a_real_ct_with_its_published_masks_becomes_segments_equal_to_the_masks(
     updated = mrml.update_lesions(nodes)
     assert [(x.lesion_class, x.voxels) for x in updated.result.lesions] == [(x.lesion_class, x.voxels) for x in lesions]
     assert np.allclose(_control_points(updated.labels)[1], [x.centroid_ras for x in lesions], atol=1e-6)
+
+
+def _save_scene(scene, nodes, folder) -> None:
+    """Write every node's data and the .mrml file, as Slicer's "Save" does."""
+    scene.SetRootDirectory(str(folder))
+    for node in (nodes.volume, nodes.segmentation, nodes.labels, nodes.table,
+                 nodes.segmentation.GetNodeReference(mrml.REF_PROBABILITIES)):
+        if node.GetStorageNode() is None:
+            assert node.AddDefaultStorageNode(), node.GetClassName()
+        storage = node.GetStorageNode()
+        storage.SetFileName(str(folder / f"{node.GetID()}.{storage.GetDefaultWriteFileExtension()}"))
+        assert storage.WriteData(node), node.GetName()
+    scene.SetURL(str(folder / "scene.mrml"))
+    assert scene.Commit()
+
+
+def _scene_with_markups_storage():
+    scene = slicer.vtkMRMLScene()
+    scene.RegisterNodeClass(slicer.vtkMRMLMarkupsJsonStorageNode())  # as the Markups module does in Slicer
+    return scene
+
+
+def test_the_lesion_state_survives_saving_and_reloading_the_scene(a_phantom, a_result, tmp_path):
+    scene = _scene_with_markups_storage()
+    volume_node = mrml.volume_to_volume_node(a_phantom.ct, scene, "phantom")
+    nodes = mrml.result_to_nodes(volume_node, a_result, show_3d=False)
+    _save_scene(scene, nodes, tmp_path)
+
+    reloaded = _scene_with_markups_storage()
+    reloaded.SetURL(str(tmp_path / "scene.mrml"))
+    assert reloaded.Connect()
+    segmentation = reloaded.GetFirstNodeByClass("vtkMRMLSegmentationNode")
+    found = mrml.lesion_nodes_from_segmentation(segmentation)
+
+    assert found.volume.GetName() == "phantom"
+    assert found.labels.GetNumberOfControlPoints() == len(a_result.lesions)
+    assert found.table.GetNumberOfRows() == len(a_result.lesions)
+    assert found.probabilities.offset == a_result.probabilities.offset
+    assert np.array_equal(found.probabilities.values, a_result.probabilities.values)
+    updated = mrml.update_lesions(found)
+    assert [(x.lesion_class, x.voxels) for x in updated.result.lesions] == [
+        (x.lesion_class, x.voxels) for x in a_result.lesions
+    ]
