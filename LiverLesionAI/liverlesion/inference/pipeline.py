@@ -33,6 +33,8 @@ from .predictor import Predictor, make_predictors
 LIVER_THRESHOLD = 0.5
 #: Lesion voxels may lie this many voxels outside the liver mask (liver boundary uncertainty).
 LESION_TOLERANCE_VOXELS = 2
+#: Canonical slices resampled at a time when bringing the class probabilities back (bounds peak memory).
+SLAB_SLICES = 16
 NO_LIVER_WARNING = "no liver found: the liver network found no liver in this volume (is it an abdominal CT?)"
 
 
@@ -188,9 +190,11 @@ class Segmenter:
         del liver_channel, near_liver
         if candidates is not None:
             box = target_box_of_source_box(candidates, shape, crop.shape, margin=1)
-            linear = resample_linear_box(probabilities, crop.shape, box)
-            lesion_mask[box] = np.argmax(linear, axis=0) != 0
-            quantised[(slice(None), *box)] = _quantise(linear)
+            for start in range(box[0].start, box[0].stop, SLAB_SLICES):  # slabs bound the float32 memory
+                slab = (slice(start, min(start + SLAB_SLICES, box[0].stop)), box[1], box[2])
+                linear = resample_linear_box(probabilities, crop.shape, slab)
+                lesion_mask[slab] = np.argmax(linear, axis=0) != 0
+                quantised[(slice(None), *slab)] = _quantise(linear)
             lesion_mask &= dilate(liver_crop, LESION_TOLERANCE_VOXELS)
         clock.lap("lesion_resample_back")
         return lesion_mask, quantised
