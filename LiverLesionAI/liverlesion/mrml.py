@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -281,7 +282,10 @@ def _ensure_segmentation_converters(scene) -> None:
     slicer-core does not, so a logic is created here then (registering twice would duplicate the rules).
     """
     factory = slicer.vtkSegmentationConverterFactory.GetInstance()
-    names = [rule.GetName() for rule in factory.GetConverterRules()]
+    try:
+        names = [rule.GetName() for rule in factory.GetConverterRules()]
+    except (AttributeError, TypeError):  # rules not inspectable from Python: an application registered them
+        return
     if "Binary labelmap to closed surface" in names:
         return
     logic = slicer.vtkSlicerSegmentationsModuleLogic()
@@ -690,18 +694,14 @@ def _measure_edited(
     return lesions, warnings
 
 
-class _batch_modify:
-    """Context manager: one Modified event for many segment changes."""
-
-    def __init__(self, segmentation_node):
-        self.node = segmentation_node
-
-    def __enter__(self):
-        self.was = self.node.StartModify()
-
-    def __exit__(self, *exc):
-        self.node.EndModify(self.was)
-        return False
+@contextmanager
+def _batch_modify(node):
+    """One Modified event for many changes of ``node``."""
+    was_modifying = node.StartModify()
+    try:
+        yield node
+    finally:
+        node.EndModify(was_modifying)
 
 
 # --- background-process results ---------------------------------------------------------------------------------
