@@ -51,18 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     except (InvalidInputError, ModelError) as error:
         if args.debug:
             raise
-        print(f"liverlesion: error: {error}", file=sys.stderr)
+        sys.stderr.write(f"liverlesion: error: {error}" + "\n")
         return EXIT_BAD_INPUT
     except CancelledError as error:
-        print(f"liverlesion: cancelled: {error}", file=sys.stderr)
+        sys.stderr.write(f"liverlesion: cancelled: {error}" + "\n")
         return EXIT_CANCELLED
     except LiverLesionError as error:
         if args.debug:
             raise
-        print(f"liverlesion: error: {error}", file=sys.stderr)
+        sys.stderr.write(f"liverlesion: error: {error}" + "\n")
         return EXIT_INTERNAL
     except KeyboardInterrupt:
-        print("liverlesion: cancelled", file=sys.stderr)
+        sys.stderr.write("liverlesion: cancelled" + "\n")
         return EXIT_CANCELLED
 
 
