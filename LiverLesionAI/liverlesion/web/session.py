@@ -194,7 +194,7 @@ class ViewerSession:
         editor.set_surface_representation_enabled(True)
         _see_lesions_through_liver(self.lesion_nodes)
         for view in self.slicer_app.view_manager.get_threed_views():
-            view.reset_focal_point()
+            view.reset_view()  # camera fitted to the segmentation surfaces
 
     # --- navigation -------------------------------------------------------------------------------------------------
     def lesions(self) -> list:

@@ -1,0 +1,250 @@
+"""The browser viewer end to end, in real headless Chromium (playwright-core driving /usr/bin/chromium).
+
+One server (``serve_app.py``, 127.0.0.1, a free port) and one scripted user session (``e2e.mjs``): load a phantom
+CT → Segment & Classify (double-clicked: one run) → table → click the largest lesion → Paint a stroke on it in the
+axial view → Update lesions → downloads → upload a PNG. The tests below assert on what the script saw.
+
+Model: the bundled one when present; otherwise the real pipeline with the intensity-rule stand-in networks of
+``stand_in_networks.py`` (an untrained package finds no liver, so there would be nothing to correct).
+Screenshots go to ``Testing/web/screenshots/``; the updated view is copied to ``Resources/web_screenshot.png``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+SCREENSHOTS = HERE / "screenshots"
+CHROMIUM = os.environ.get("LIVERLESION_CHROMIUM", "/usr/bin/chromium")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.mrml]
+
+
+def _missing_browser_tools() -> str | None:
+    if shutil.which("node") is None:
+        return "node is not installed (apt-get install nodejs npm)"
+    if not Path(CHROMIUM).exists():
+        return f"chromium not found at {CHROMIUM} (apt-get install chromium, or set LIVERLESION_CHROMIUM)"
+    if not (HERE / "node_modules" / "playwright-core").is_dir():
+        return "playwright-core is not installed: run `npm ci` in Testing/web"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _bundled_model_available() -> bool:
+    from liverlesion.model_package import default_model_dir
+
+    return (default_model_dir() / "model.json").is_file()
+
+
+@pytest.fixture(scope="module")
+def a_phantom(tmp_path_factory):
+    """A 3-lesion synthetic CT saved as ct.nrrd / labels.nrrd / lesions.json, and the Phantom itself."""
+    from liverlesion.phantom import generate_phantom
+
+    phantom = generate_phantom(7, n_lesions=3)
+    folder = phantom.save(tmp_path_factory.mktemp("phantom"))
+    return folder, phantom
+
+
+@pytest.fixture(scope="module")
+def a_model(tmp_path_factory):
+    """``("bundled", None)`` or ``("stand-in", package folder)`` (untrained package: its configuration only)."""
+    if _bundled_model_available():
+        return "bundled", None
+    from liverlesion.model_package import write_untrained_package
+
+    return "stand-in", write_untrained_package(tmp_path_factory.mktemp("package"))
+
+
+def _segmenter(model):
+    kind, package = model
+    if kind == "bundled":
+        from liverlesion.inference.pipeline import Segmenter
+
+        return Segmenter.load()
+    sys.path.insert(0, str(HERE))
+    from stand_in_networks import stand_in_segmenter
+
+    return stand_in_segmenter(package)
+
+
+MIN_LESION_ML = 0.5
+
+
+def _wait_for_ready(server: subprocess.Popen) -> str:
+    """The server's READY line (or the last line before it exited); stdout is drained afterwards."""
+    line = ""
+    for line in server.stdout:
+        if line.startswith("READY"):
+            break
+    threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
+    return line
+
+
+@pytest.fixture(scope="module")
+def a_browser_session(a_phantom, a_model, tmp_path_factory):
+    """Runs the server and e2e.mjs once; returns the script's JSON report."""
+    reason = _missing_browser_tools()
+    if reason:
+        pytest.skip(reason)
+    folder, _ = a_phantom
+    work = tmp_path_factory.mktemp("e2e")
+    picture = work / "picture.png"
+    from PIL import Image
+
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(picture)
+    downloads = work / "downloads"
+    downloads.mkdir()
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    port = _free_port()
+    command = [sys.executable, str(HERE / "serve_app.py"), "--port", str(port), "--min-lesion-ml", str(MIN_LESION_ML)]
+    kind, package = a_model
+    if kind == "stand-in":
+        command += ["--stand-in", str(package)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = (work / "server.log").open("w+")
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=REPO)
+    try:
+        line = _wait_for_ready(server)
+        if not line.startswith("READY"):
+            log.seek(0)
+            pytest.fail(f"the web server did not start: {line!r}\n{log.read()[-3000:]}")
+        config = {
+            "url": line.split()[1],
+            "ct_path": str(folder / "ct.nrrd"),
+            "png_path": str(picture),
+            "download_dir": str(downloads),
+            "screenshot_dir": str(SCREENSHOTS),
+            "chromium": CHROMIUM,
+        }
+        run = subprocess.run(
+            ["node", str(HERE / "e2e.mjs"), json.dumps(config)],
+            cwd=HERE, capture_output=True, text=True, timeout=900,
+        )
+        lines = [text for text in run.stdout.splitlines() if text.startswith("{")]
+        assert lines, f"e2e.mjs printed no report (exit {run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
+        report = json.loads(lines[-1])
+        if not report.get("ok"):
+            log.seek(0)
+            pytest.fail(f"the browser session failed: {report.get('error')}\nserver log:\n{log.read()[-4000:]}")
+        report["model"] = kind
+        (SCREENSHOTS / "e2e_report.json").write_text(json.dumps(report, indent=2))
+        return report
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_the_page_loads_and_every_view_renders_a_ct(a_browser_session):
+    report = a_browser_session
+    assert report["info_after_load"].startswith("Loaded ct.nrrd: 256×256×64 voxels")
+    assert report["timings_ms"]["page_load"] < 30000
+    for name in ("loaded", "segmented", "jumped", "painted", "updated", "png_error"):
+        assert Path(report["screenshots"][name]).stat().st_size > 20000, name
+
+
+def test_segment_and_classify_shows_progress_within_a_second_and_runs_once_when_clicked_twice(a_browser_session):
+    report = a_browser_session
+    assert report["timings_ms"]["click_to_progress"] < 1000
+    assert report["button_disabled_while_running"] is True
+    assert report["runs_started"] == 1
+    assert report["error_after_segment"] == ""
+
+
+def test_the_views_answer_clicks_while_the_model_runs(a_browser_session):
+    report = a_browser_session
+    assert report["still_running_when_frame_came"] is True
+    assert report["timings_ms"]["click_to_frame_while_running"] < 1500
+
+
+def test_the_table_lists_the_pipelines_lesions_with_their_classes(a_browser_session, a_phantom, a_model):
+    from liverlesion.io import read_ct
+
+    folder, phantom = a_phantom
+    result = _segmenter(a_model)(read_ct(folder / "ct.nrrd"), min_lesion_ml=MIN_LESION_ML)
+    rows = a_browser_session["rows_after_segment"]
+    assert len(rows) >= 1
+    assert [(r["id"], r["lesion_class"]) for r in rows] == [(les.id, les.lesion_class) for les in result.lesions]
+    assert [r["volume_ml"] for r in rows] == pytest.approx([les.volume_ml for les in result.lesions], abs=0.006)
+    if a_model[0] == "bundled":  # a trained model must also agree with the phantom's truth on most lesions
+        truth = {les.id: les.lesion_class for les in phantom.lesions}
+        found = []
+        for lesion in phantom.lesions:
+            centre = np.asarray(phantom.ct.zyx_to_lps(np.array([lesion.center_zyx], float))[0]) * [-1, -1, 1]
+            near = min(rows, key=lambda r: np.linalg.norm(np.asarray(r["centroid_ras"]) - centre))
+            if np.linalg.norm(np.asarray(near["centroid_ras"]) - centre) < lesion.diameter_mm:
+                found.append(near["lesion_class"] == truth[lesion.id])
+        assert sum(found) * 2 >= len(phantom.lesions), (rows, truth)
+
+
+def test_painting_on_a_lesion_then_update_lesions_changes_its_volume_in_the_table(a_browser_session):
+    report = a_browser_session
+    target = report["target"]
+    assert report["error_after_update"] == ""
+    after = report["rows_after_update"]
+    same = min(after, key=lambda r: np.linalg.norm(np.subtract(r["centroid_ras"], target["centroid_ras"])))
+    assert same["volume_ml"] > target["volume_ml"] + 0.5, (target, same)
+    assert report["timings_ms"]["paint_release_to_frame"] < 5000
+
+
+def test_downloads_are_valid_segmentation_labelmap_and_report_files(a_browser_session, a_phantom):
+    import nibabel
+    import nrrd
+
+    downloads = a_browser_session["downloads"]
+    rows = a_browser_session["rows_after_update"]
+    header = nrrd.read_header(downloads["seg.nrrd"])
+    names = [value for key, value in header.items() if key.startswith("Segment") and key.endswith("_Name")]
+    assert "Liver" in names and sum(name.startswith("Lesion") for name in names) == len(rows)
+
+    labelmap = np.asarray(nibabel.load(downloads["nifti"]).dataobj)
+    _, phantom = a_phantom
+    assert labelmap.shape == phantom.ct.shape[::-1]
+    assert set(np.unique(labelmap)) <= {0, 1, 2, 3, 4} and (labelmap >= 2).any() and (labelmap == 1).any()
+
+    with open(downloads["csv"], newline="", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert [row["Class"] for row in table] == [r["lesion_class"] for r in rows]
+    report = json.loads(Path(downloads["json"]).read_text())
+    assert [lesion["volume_ml"] for lesion in report["lesions"]] == pytest.approx(
+        [r["volume_ml"] for r in rows], abs=0.006
+    )
+
+
+def test_a_png_upload_shows_the_input_error_and_the_app_keeps_working(a_browser_session):
+    report = a_browser_session
+    assert report["png_error"].startswith("picture.png: ")
+    assert "PNG" in report["png_error"]
+    assert report["rows_after_png"] == report["rows_after_update"]
+    assert report["segment_enabled_after_png"] is True
+    assert report["timings_ms"]["fit_click_to_frame_after_error"] < 10000
+
+
+def test_the_updated_view_is_kept_as_the_readme_screenshot(a_browser_session):
+    source = Path(a_browser_session["screenshots"]["updated"])
+    target = REPO / "Resources" / "web_screenshot.png"
+    shutil.copyfile(source, target)
+    assert target.stat().st_size > 20000
