@@ -187,6 +187,11 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         if options.val_data
         else store
     )
+    pretrain_store = (
+        CaseStore([DataSpec.parse(t) for t in options.pretrain_data], stage, config, options.seed + 13, cache, say)
+        if options.pretrain_data and options.method.startswith("pretrain")
+        else store
+    )
     model = _build_model(options, config, base).to(context.device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=options.lr, weight_decay=options.weight_decay)
     total_steps = options.epochs * options.steps_per_epoch
@@ -211,7 +216,8 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         phase = phase_for_epoch(
             options.method, epoch, options.epochs, stage.levels, options.pretrain_fraction, options.freeze_levels
         )
-        store.refresh(epoch)
+        source = pretrain_store if phase.binary else store
+        source.refresh(epoch)
         freeze_encoder_levels(model, phase.frozen_levels)
         trained = wrap(model, context)
         trained.train()
@@ -221,7 +227,7 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         for step in range(options.steps_per_epoch):
             first = ((step * context.world_size) + context.rank) * options.batch_size
             samples = [
-                draw_sample(store.cases, stage, options.seed, epoch, first + j, sampling, augment, phase.binary)
+                draw_sample(source.cases, stage, options.seed, epoch, first + j, sampling, augment, phase.binary)
                 for j in range(options.batch_size)
             ]
             images, targets, types = (t.to(context.device) for t in collate(samples, stage.size_multiple))
@@ -311,6 +317,7 @@ def _export(folder: Path, options, config, model, base, validation, specs) -> No
     training[options.stage] = {
         "method": options.method,
         "data": [str(s) for s in specs],
+        "pretrain_data": list(options.pretrain_data),
         "epochs": options.epochs,
         "steps_per_epoch": options.steps_per_epoch,
         "batch_size": options.batch_size,
@@ -319,7 +326,7 @@ def _export(folder: Path, options, config, model, base, validation, specs) -> No
         "other_stage_from": other_from,
     }
     metrics[options.stage] = {**validation, "measured_by": "liverlesion train (validation slices, last epoch)"}
-    for spec in specs:
+    for spec in [*specs, *(DataSpec.parse(t) for t in options.pretrain_data)]:
         licence = LICENSES[spec.kind]
         if licence not in licenses:
             licenses.append(licence)

@@ -93,7 +93,9 @@ def build_sample(
         grow = int(np.ceil(size * 0.25)) if augment.probability > 0 else 0
         centre = None
         if sampling.mode == "lesion_patch":
-            positive = np.argwhere((target > 0) & (target != IGNORE))
+            lesion = (target > 0) & (target != IGNORE)
+            trainable = lesion if binary or stage.name == "liver" else lesion & (target != UNTYPED)
+            positive = np.argwhere(trainable if trainable.any() else lesion)
             if len(positive):
                 centre = tuple(int(v) for v in positive[rng.integers(len(positive))])
         y0, x0 = _window(target.shape, size, centre, rng)
