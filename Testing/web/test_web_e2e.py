@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
-import socket
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,25 +23,9 @@ import pytest
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SCREENSHOTS = HERE / "screenshots"
-CHROMIUM = os.environ.get("LIVERLESION_CHROMIUM", "/usr/bin/chromium")
+sys.path.insert(0, str(HERE))
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.mrml]
-
-
-def _missing_browser_tools() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed (apt-get install nodejs npm)"
-    if not Path(CHROMIUM).exists():
-        return f"chromium not found at {CHROMIUM} (apt-get install chromium, or set LIVERLESION_CHROMIUM)"
-    if not (HERE / "node_modules" / "playwright-core").is_dir():
-        return "playwright-core is not installed: run `npm ci` in Testing/web"
-    return None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _bundled_model_available() -> bool:
@@ -80,7 +60,6 @@ def _segmenter(model):
         from liverlesion.inference.pipeline import Segmenter
 
         return Segmenter.load()
-    sys.path.insert(0, str(HERE))
     from stand_in_networks import stand_in_segmenter
 
     return stand_in_segmenter(package)
@@ -89,20 +68,12 @@ def _segmenter(model):
 MIN_LESION_ML = 0.5
 
 
-def _wait_for_ready(server: subprocess.Popen) -> str:
-    """The server's READY line (or the last line before it exited); stdout is drained afterwards."""
-    line = ""
-    for line in server.stdout:
-        if line.startswith("READY"):
-            break
-    threading.Thread(target=lambda: [None for _ in server.stdout], daemon=True).start()
-    return line
-
-
 @pytest.fixture(scope="module")
 def a_browser_session(a_phantom, a_model, tmp_path_factory):
     """Runs the server and e2e.mjs once; returns the script's JSON report."""
-    reason = _missing_browser_tools()
+    from browser_session import BrowserSessionError, missing_browser_tools, run_browser_session
+
+    reason = missing_browser_tools()
     if reason:
         pytest.skip(reason)
     folder, _ = a_phantom
@@ -111,51 +82,17 @@ def a_browser_session(a_phantom, a_model, tmp_path_factory):
     from PIL import Image
 
     Image.new("RGB", (64, 48), (200, 30, 30)).save(picture)
-    downloads = work / "downloads"
-    downloads.mkdir()
-    SCREENSHOTS.mkdir(exist_ok=True)
-
-    port = _free_port()
-    command = [sys.executable, str(HERE / "serve_app.py"), "--port", str(port), "--min-lesion-ml", str(MIN_LESION_ML)]
     kind, package = a_model
-    if kind == "stand-in":
-        command += ["--stand-in", str(package)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = (work / "server.log").open("w+")
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=REPO)
     try:
-        line = _wait_for_ready(server)
-        if not line.startswith("READY"):
-            log.seek(0)
-            pytest.fail(f"the web server did not start: {line!r}\n{log.read()[-3000:]}")
-        config = {
-            "url": line.split()[1],
-            "ct_path": str(folder / "ct.nrrd"),
-            "png_path": str(picture),
-            "download_dir": str(downloads),
-            "screenshot_dir": str(SCREENSHOTS),
-            "chromium": CHROMIUM,
-        }
-        run = subprocess.run(
-            ["node", str(HERE / "e2e.mjs"), json.dumps(config)],
-            cwd=HERE, capture_output=True, text=True, timeout=900,
+        report = run_browser_session(
+            folder / "ct.nrrd", picture, work, SCREENSHOTS,
+            stand_in_package=package if kind == "stand-in" else None, min_lesion_ml=MIN_LESION_ML,
         )
-        lines = [text for text in run.stdout.splitlines() if text.startswith("{")]
-        assert lines, f"e2e.mjs printed no report (exit {run.returncode}):\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
-        report = json.loads(lines[-1])
-        if not report.get("ok"):
-            log.seek(0)
-            pytest.fail(f"the browser session failed: {report.get('error')}\nserver log:\n{log.read()[-4000:]}")
-        report["model"] = kind
-        (SCREENSHOTS / "e2e_report.json").write_text(json.dumps(report, indent=2))
-        return report
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+    except BrowserSessionError as error:
+        pytest.fail(str(error))
+    report["model"] = kind
+    (SCREENSHOTS / "e2e_report.json").write_text(json.dumps(report, indent=2))
+    return report
 
 
 def test_the_page_loads_and_every_view_renders_a_ct(a_browser_session):
