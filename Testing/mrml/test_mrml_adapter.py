@@ -19,6 +19,8 @@ from liverlesion.io import read_volume  # noqa: E402
 from liverlesion.labels import LABEL_COLORS, LIVER, class_to_label  # noqa: E402
 from liverlesion.lesion_table import TABLE_COLUMNS  # noqa: E402
 from liverlesion.lesions import lesions_from_labelmap  # noqa: E402
+from liverlesion.mrml.probabilities import read_probabilities  # noqa: E402
+from liverlesion.mrml.vtk_bridge import image_data, matrix_to_numpy, oriented_image, segment_tag  # noqa: E402
 from liverlesion.phantom import generate_phantom  # noqa: E402
 from liverlesion.results import ClassProbabilities, SegmentationResult  # noqa: E402
 from liverlesion.terminology import LESION_TYPE_CODES, LIVER_SEGMENT_NAME  # noqa: E402
@@ -123,13 +125,13 @@ def _lesion_segment_ids(nodes) -> list[str]:
 
 def _set_segment_mask(nodes, segment_id: str, mask: np.ndarray) -> None:
     """Replace a segment's voxels with ``mask`` (z, y, x) — the Segment Editor's way of writing a segment."""
-    image = mrml._oriented_image(mask.astype(np.uint8), nodes.volume)
+    image = oriented_image(mask.astype(np.uint8), nodes.volume)
     logic = slicer.vtkSlicerSegmentationsModuleLogic
     assert logic.SetBinaryLabelmapToSegment(image, nodes.segmentation, segment_id, logic.MODE_REPLACE)
 
 
 def _tag(segment, name: str) -> str | None:
-    return mrml._segment_tag(segment, name)
+    return segment_tag(segment, name)
 
 
 def _control_points(labels_node) -> tuple[list[str], np.ndarray]:
@@ -175,7 +177,7 @@ def test_a_synthetic_volume_round_trips_exactly_through_a_volume_node(a_scene, d
     assert back.spacing == volume.spacing
     assert np.allclose(back.origin, volume.origin, rtol=0, atol=1e-12)
     assert np.allclose(back.direction, volume.direction, rtol=0, atol=1e-12)
-    ijk_to_ras = mrml._matrix_to_numpy(node.GetIJKToRASMatrix)
+    ijk_to_ras = matrix_to_numpy(node.GetIJKToRASMatrix)
     assert np.allclose(ijk_to_ras, volume.index_to_ras_matrix(), rtol=0, atol=1e-12)
 
 
@@ -184,7 +186,7 @@ def test_a_volume_node_voxel_maps_to_the_same_ras_point_as_in_the_volume(a_scene
     node = mrml.volume_to_volume_node(volume, a_scene, "oblique")
     index_zyx = np.array([[3.0, 1.0, 4.0]])
     lps = volume.zyx_to_lps(index_zyx)[0]
-    ras = mrml._matrix_to_numpy(node.GetIJKToRASMatrix) @ np.r_[index_zyx[0][::-1], 1.0]
+    ras = matrix_to_numpy(node.GetIJKToRASMatrix) @ np.r_[index_zyx[0][::-1], 1.0]
     assert np.allclose(ras[:3], [-lps[0], -lps[1], lps[2]], atol=1e-9)
 
 
@@ -193,14 +195,14 @@ def test_a_volume_node_with_an_extent_not_starting_at_zero_keeps_its_voxel_posit
     node = mrml.volume_to_volume_node(volume, a_scene, "shifted")
     node.GetImageData().SetExtent(2, 6, 1, 4, 3, 5)  # same voxels, indices shifted by (2, 1, 3)
     back = mrml.volume_node_to_volume(node)
-    ijk_to_ras = mrml._matrix_to_numpy(node.GetIJKToRASMatrix)
+    ijk_to_ras = matrix_to_numpy(node.GetIJKToRASMatrix)
     assert np.array_equal(back.array, volume.array)
     assert np.allclose(back.index_to_ras_matrix() @ [0, 0, 0, 1], ijk_to_ras @ [2, 1, 3, 1])
 
 
 def test_a_vector_volume_node_is_refused_with_a_reason(a_scene):
     node = a_scene.AddNewNodeByClass("vtkMRMLVectorVolumeNode", "rgb")
-    node.SetAndObserveImageData(mrml._image_data(np.zeros((2, 3, 4, 3), np.uint8), components=3))
+    node.SetAndObserveImageData(image_data(np.zeros((2, 3, 4, 3), np.uint8), components=3))
     with pytest.raises(mrml.InvalidInputError, match="3 components"):
         mrml.volume_node_to_volume(node)
 
@@ -214,7 +216,7 @@ def test_a_real_ct_round_trips_exactly_through_a_volume_node(a_scene, shared_dat
     back = mrml.volume_node_to_volume(node)
     assert np.array_equal(back.array, volume.array) and back.array.dtype == volume.array.dtype
     assert back.same_grid(volume, atol=1e-9)
-    ijk_to_ras = mrml._matrix_to_numpy(node.GetIJKToRASMatrix)
+    ijk_to_ras = matrix_to_numpy(node.GetIJKToRASMatrix)
     assert np.allclose(ijk_to_ras, volume.index_to_ras_matrix(), rtol=0, atol=1e-9)
 
 
@@ -270,7 +272,7 @@ def test_the_segmentation_takes_its_reference_geometry_from_the_volume(lesion_no
     segmentation = lesion_nodes.segmentation.GetSegmentation()
     name = slicer.vtkSegmentationConverter.GetReferenceImageGeometryParameterName()
     geometry = segmentation.GetConversionParameter(name)
-    matrix = mrml._matrix_to_numpy(lesion_nodes.volume.GetIJKToRASMatrix)
+    matrix = matrix_to_numpy(lesion_nodes.volume.GetIJKToRASMatrix)
     numbers = [float(v) for v in geometry.split(";") if v]
     assert np.allclose(np.array(numbers[:16]).reshape(4, 4), matrix)
 
@@ -287,7 +289,7 @@ def test_one_locked_labelled_markups_point_per_lesion_at_its_centroid(lesion_nod
 
 
 def test_centroids_lie_inside_their_lesion(lesion_nodes, a_result):
-    ras_to_ijk = np.linalg.inv(mrml._matrix_to_numpy(lesion_nodes.volume.GetIJKToRASMatrix))
+    ras_to_ijk = np.linalg.inv(matrix_to_numpy(lesion_nodes.volume.GetIJKToRASMatrix))
     for lesion in a_result.lesions:
         ijk = np.rint(ras_to_ijk @ np.r_[lesion.centroid_ras, 1.0])[:3].astype(int)
         assert a_result.instances[ijk[2], ijk[1], ijk[0]] == lesion.id
@@ -309,7 +311,7 @@ def test_the_table_has_one_row_per_lesion_with_its_measurements(lesion_nodes, a_
 def test_probabilities_are_stored_hidden_in_the_scene_and_read_back_exactly(lesion_nodes, a_result):
     node = lesion_nodes.segmentation.GetNodeReference(mrml.REF_PROBABILITIES)
     assert node is not None and node.GetHideFromEditors()
-    back = mrml._read_probabilities(node, lesion_nodes.volume)
+    back = read_probabilities(node, lesion_nodes.volume)
     assert back.offset == a_result.probabilities.offset
     assert np.array_equal(back.values, a_result.probabilities.values)
 

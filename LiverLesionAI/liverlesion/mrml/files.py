@@ -1,0 +1,153 @@
+"""Files: load the outputs of a ``liverlesion segment`` background run, export the current state."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from ..labels import LESION_CLASSES, LESION_LABELS, LIVER
+from ..lesion_edits import edited_labelmap
+from ..lesion_table import write_table_csv
+from ..lesions import lesions_from_labelmap
+from ..results import SegmentationResult
+from ..volume import Volume
+from .probabilities import read_probabilities_file
+from .report_nodes import table_rows
+from .result_nodes import result_to_nodes
+from .scene_state import LesionNodes, complete_nodes
+from .segments import liver_segment_id, segment_class_hint, segment_crops
+from .update import UNCLASSIFIED_FALLBACK
+from .volumes import volume_node_to_volume
+from .vtk_bridge import slicer
+
+#: File names :func:`export_lesion_nodes` writes, per format (the ``liverlesion segment`` output names).
+EXPORT_FILES: dict[str, str] = {
+    "seg.nrrd": "segmentation.seg.nrrd",
+    "nifti": "labelmap.nii.gz",
+    "csv": "lesions.csv",
+    "json": "lesions.json",
+}
+
+
+def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = True) -> LesionNodes:
+    """Show the outputs of ``liverlesion segment`` (run on the CT of ``volume_node``) as new scene nodes.
+
+    Reads ``OUTDIR/labelmap.nii.gz`` (required, on the CT grid) and ``OUTDIR/probabilities.nrrd`` (optional)
+    and re-measures the lesions with :func:`liverlesion.lesions.lesions_from_labelmap`, which is what the
+    pipeline itself runs, so the numbers equal ``lesions.json``. Warnings in ``lesions.json`` are kept.
+
+    Raises:
+        InvalidInputError: the labelmap is missing or not on the grid of the volume.
+    """
+    from ..io import read_volume
+
+    outdir = Path(outdir)
+    ct = volume_node_to_volume(volume_node)
+    labelmap = read_volume(outdir / "labelmap.nii.gz")
+    if labelmap.shape != ct.shape or not labelmap.same_grid(ct, atol=1e-3):
+        raise InvalidInputError(
+            f"labelmap grid {labelmap.shape} does not match the volume {volume_node.GetName()!r} {ct.shape}; "
+            "load the results into the volume they were computed from",
+            str(outdir / "labelmap.nii.gz"),
+        )
+    probabilities = read_probabilities_file(outdir / "probabilities.nrrd", ct)
+    labels = np.asarray(labelmap.array, dtype=np.uint8)
+    instances, lesions = lesions_from_labelmap(labels, ct, probabilities)
+    liver_mask = np.isin(labels, (LIVER, *LESION_LABELS))
+    result = SegmentationResult(
+        labelmap=ct.with_array(edited_labelmap(labels == LIVER, instances, lesions)),
+        instances=instances,
+        probabilities=probabilities,
+        lesions=lesions,
+        liver_volume_ml=float(np.count_nonzero(liver_mask) * ct.voxel_volume_ml),
+        warnings=_warnings_of(outdir / "lesions.json"),
+    )
+    return result_to_nodes(volume_node, result, show_3d=show_3d)
+
+
+def _warnings_of(lesions_json: Path) -> list[str]:
+    if not lesions_json.is_file():
+        return []
+    data = json.loads(lesions_json.read_text(encoding="utf-8"))
+    return [str(w) for w in data.get("warnings", [])] if isinstance(data, dict) else []
+
+
+def export_lesion_nodes(
+    lesion_nodes: LesionNodes,
+    out_dir: str | Path,
+    formats: Iterable[str] = ("seg.nrrd", "nifti", "csv", "json"),
+) -> dict[str, Path]:
+    """Write the current segments and report; returns ``{format: path}`` (file names :data:`EXPORT_FILES`).
+
+    ``seg.nrrd``: the segmentation node through ``vtkMRMLSegmentationStorageNode`` (Slicer's own format, all
+    segments with names, colours, terminology). ``nifti``: uint8 labelmap on the CT grid (1 liver, 2–4 lesion
+    class) from the current segments. ``csv``: the table node's rows (what the user sees). ``json``: the
+    ``lesions.json`` document of ``liverlesion segment`` for the current result. Segments edited since the last update are exported as they are now for seg.nrrd and
+    nifti (lesion voxels carry their segment's class), while csv/json hold the last update's numbers.
+    """
+    formats = list(formats)
+    unknown = [f for f in formats if f not in EXPORT_FILES]
+    if unknown:
+        raise ValueError(f"unknown export format(s) {unknown}; expected some of {list(EXPORT_FILES)}")
+    nodes = complete_nodes(lesion_nodes)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for fmt in formats:
+        path = out / EXPORT_FILES[fmt]
+        if fmt == "seg.nrrd":
+            _write_seg_nrrd(nodes.segmentation, path)
+        elif fmt == "nifti":
+            from ..io import write_labelmap
+
+            write_labelmap(path, current_labelmap(nodes))
+        elif fmt == "csv":
+            write_table_csv(path, table_rows(nodes.table) if nodes.table is not None else [])
+        else:
+            path.write_text(json.dumps(_report(nodes), indent=2), encoding="utf-8")
+        written[fmt] = path
+    return written
+
+
+def _write_seg_nrrd(segmentation_node, path: Path) -> None:
+    storage = slicer.vtkMRMLSegmentationStorageNode()
+    storage.SetFileName(str(path))
+    storage.SetUseCompression(True)
+    if not storage.WriteData(segmentation_node):
+        raise OSError(f"Slicer could not write the segmentation to {path}")
+
+
+def current_labelmap(lesion_nodes: LesionNodes) -> Volume:
+    """uint8 labelmap on the CT grid from the current segments: 1 liver, lesion segments their class label."""
+    nodes = complete_nodes(lesion_nodes)
+    segmentation = nodes.segmentation.GetSegmentation()
+    liver_id = liver_segment_id(nodes.segmentation)
+    ids = [segmentation.GetNthSegmentID(i) for i in range(segmentation.GetNumberOfSegments())]
+    crops = segment_crops(nodes.segmentation, ids, nodes.volume)
+    ct = volume_node_to_volume(nodes.volume)
+    labels = np.zeros(ct.shape, dtype=np.uint8)
+    if liver_id:
+        box, mask = crops[liver_id]
+        labels[box][mask] = LIVER
+    for segment_id in ids:
+        if segment_id == liver_id:
+            continue
+        hint = segment_class_hint(segmentation.GetSegment(segment_id)) or UNCLASSIFIED_FALLBACK
+        box, mask = crops[segment_id]
+        labels[box][mask] = LESION_LABELS[LESION_CLASSES.index(hint)]
+    return ct.with_array(labels)
+
+
+def _report(nodes: LesionNodes) -> dict:
+    """The lesions.json document of ``liverlesion segment`` (:func:`liverlesion.report.report_dict`) for the
+    current result; after a scene reload (no result in memory) the table's rows as the lesions."""
+    from ..report import report_dict
+
+    if nodes.result is None:
+        rows = table_rows(nodes.table) if nodes.table is not None else []
+        return {"input": nodes.volume.GetName(), "lesion_count": len(rows), "lesions": rows}
+    return report_dict(nodes.result, source=nodes.volume.GetName())

@@ -1,0 +1,78 @@
+"""What the adapter keeps in the scene, and :class:`LesionNodes`, the nodes of one segmentation run.
+
+On the segmentation node: node references ``LiverLesionAI.Volume`` (the CT), ``LiverLesionAI.Probabilities``
+(a hidden 4-component uint8 vector volume: no lesion, cyst, hemangioma, metastasis × 255 over the probability
+box of the CT grid), ``LiverLesionAI.Labels`` (markups) and ``LiverLesionAI.Table`` (report table); the attribute
+``LiverLesionAI.LiverSegmentID`` (every other segment is a lesion segment). On each lesion segment: the tags
+``LiverLesionAI.LesionId`` and ``LiverLesionAI.Class`` and the standard terminology. All of it is saved with the
+scene, so "Update lesions" works after reloading it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvalidInputError
+from ..results import ClassProbabilities, SegmentationResult
+
+#: Prefix of every reference, attribute and tag name the adapter writes.
+PREFIX = "LiverLesionAI."
+REF_VOLUME = PREFIX + "Volume"
+REF_PROBABILITIES = PREFIX + "Probabilities"
+REF_LABELS = PREFIX + "Labels"
+REF_TABLE = PREFIX + "Table"
+ATTR_LIVER_SEGMENT = PREFIX + "LiverSegmentID"
+TAG_LESION_ID = PREFIX + "LesionId"
+TAG_CLASS = PREFIX + "Class"
+
+
+@dataclass
+class LesionNodes:
+    """The scene nodes of one segmentation run, plus what "Update lesions" needs.
+
+    Attributes:
+        volume: the CT ``vtkMRMLScalarVolumeNode``.
+        segmentation: ``vtkMRMLSegmentationNode`` with segment "Liver" and one segment per lesion.
+        labels: ``vtkMRMLMarkupsFiducialNode``, one locked control point per lesion at its centroid (RAS).
+        table: ``vtkMRMLTableNode``, one row per lesion (:data:`liverlesion.lesion_table.TABLE_COLUMNS`).
+        result: the current result (after an update: re-derived from the edited segments).
+        probabilities: lesion-class probabilities of the run (also stored in the scene), or None.
+
+    Only ``segmentation`` is required: :func:`update_lesions` and :func:`export_lesion_nodes` find the other
+    nodes through the segmentation's node references (e.g. after reloading a saved scene).
+    """
+
+    volume: Any = None
+    segmentation: Any = None
+    labels: Any = None
+    table: Any = None
+    result: SegmentationResult | None = None
+    probabilities: ClassProbabilities | None = None
+
+
+def lesion_nodes_from_segmentation(segmentation_node) -> LesionNodes:
+    """The LesionNodes of a segmentation this module created, found through its node references."""
+    nodes = LesionNodes(segmentation=segmentation_node)
+    return complete_nodes(nodes)
+
+
+def complete_nodes(nodes: LesionNodes) -> LesionNodes:
+    """Fill the missing nodes of ``nodes`` from the segmentation's references (and the stored probabilities)."""
+    segmentation_node = nodes.segmentation
+    if segmentation_node is None:
+        raise ValueError("LesionNodes has no segmentation node; run Segment & Classify first")
+    nodes.volume = nodes.volume or segmentation_node.GetNodeReference(REF_VOLUME)
+    if nodes.volume is None:
+        raise InvalidInputError(
+            "the segmentation does not reference its CT volume; segment the CT again", segmentation_node.GetName()
+        )
+    nodes.labels = nodes.labels or segmentation_node.GetNodeReference(REF_LABELS)
+    nodes.table = nodes.table or segmentation_node.GetNodeReference(REF_TABLE)
+    if nodes.probabilities is None:
+        from .probabilities import read_probabilities
+
+        nodes.probabilities = read_probabilities(
+            segmentation_node.GetNodeReference(REF_PROBABILITIES), nodes.volume
+        )
+    return nodes
