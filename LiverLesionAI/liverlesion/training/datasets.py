@@ -11,6 +11,7 @@ Value :data:`IGNORE` marks padding.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,7 +41,6 @@ class StageCase:
     target: np.ndarray
     liver: np.ndarray
     spacing: tuple[float, float, float]
-    source: RawCase | None = None
     lesion_slices: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def __post_init__(self) -> None:
@@ -82,7 +82,7 @@ def prepare_case(raw: RawCase, stage: StageConfig, config: CascadeConfig) -> Sta
     labels_stage = resample_to_spacing(labels, spacing, stage.spacing_mm, order=0)
     liver = (labels_stage >= 1).astype(np.uint8)
     target = liver.copy() if stage.name == "liver" else lesion_target(labels_stage)
-    return StageCase(raw.name, ct_stage, target, liver, stage.spacing_mm, source=raw)
+    return StageCase(raw.name, ct_stage, target, liver, stage.spacing_mm)
 
 
 
@@ -97,12 +97,19 @@ class CaseStore:
         from .sources import load_spec
 
         self.stage, self.config, self.seed = stage, config, seed
-        self.raw: list[RawCase] = []
-        for spec in specs:
+        self.raw: list[RawCase | None] = []
+        loaded: dict[str, list[RawCase]] = {}
+        for repeat, spec in enumerate(specs):
+            if str(spec) in loaded:  # a repeated spec weights its cases up without loading them again
+                cases = [dataclasses.replace(c, regenerate_seed=None if c.regenerate_seed is None
+                                             else c.regenerate_seed + 7919 * repeat) for c in loaded[str(spec)]]
+                self.raw.extend(cases)
+                continue
             cached = _load_cached(cache_dir, spec, seed) if spec.kind == "phantom" else None
             cases = cached if cached is not None else load_spec(spec, seed)
             if spec.kind == "phantom" and cached is None:
                 _save_cached(cache_dir, spec, seed, cases)
+            loaded[str(spec)] = cases
             self.raw.extend(cases)
             if log:
                 log(f"loaded {len(cases)} case(s) from {spec}")
@@ -120,15 +127,20 @@ class CaseStore:
             return
         first = self.epoch is None
         self.epoch = epoch
-        prepared = []
+        prepared, shared = [], {}
         for index, raw in enumerate(self.raw):
-            if raw.regenerate_seed is not None and self.stage.name == "lesion":
+            if raw is not None and raw.regenerate_seed is not None and self.stage.name == "lesion":
                 prepared.append(prepare_case(insert_into(raw, raw.regenerate_seed * 10_007 + epoch), self.stage, self.config))
             elif first:
-                prepared.append(prepare_case(raw, self.stage, self.config))
+                key = id(raw.ct.array)
+                if key not in shared:
+                    shared[key] = prepare_case(raw, self.stage, self.config)
+                prepared.append(shared[key])
             else:
                 prepared.append(self.cases[index])
         self.cases = prepared
+        # Only cases regenerated each epoch need their full-resolution volumes again.
+        self.raw = [r if r is not None and r.regenerate_seed is not None else None for r in self.raw]
 
 
 def _cache_path(cache_dir, spec, seed):
