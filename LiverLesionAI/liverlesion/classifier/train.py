@@ -122,7 +122,7 @@ def run_fit(args: argparse.Namespace) -> int:
     for regime, data in regimes.items():
         for method in ("transfer", "scratch"):
             model = transfer_model() if method == "transfer" else _network(spec, len(LESION_CLASSES), args)
-            options = finetune_options if method == "transfer" or regime == "full" else finetune_options
+            options = finetune_options
             history = fit(model, data.crops, data.target.astype(np.int64), options, _phase_log(f"{regime} {method}"))
             metrics = _evaluate(model, test)
             report["phases"][f"{regime}_{method}"] = {
