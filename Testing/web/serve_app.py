@@ -8,6 +8,7 @@ without a trained model). Prints ``READY <url>`` once the server listens.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ def main() -> None:
     parser.add_argument("--stand-in", dest="stand_in", help="model package whose config the stand-in networks use")
     parser.add_argument("--min-lesion-ml", type=float, default=None)
     args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("liverlesion").setLevel(logging.INFO)
 
     from liverlesion.web.app import create_app
 

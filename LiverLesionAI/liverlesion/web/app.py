@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 #: Start layout: axial large on the left (3/5 of the width); 3D, coronal and sagittal stacked on the right.
 DEFAULT_LAYOUT = "Lesion review"
@@ -61,7 +64,7 @@ class LiverLesionWebApp(TrameApp):
 
         self.session = ViewerSession(self.slicer_app)
         self.worker = PipelineWorker(segment_options, segmenter)
-        self.worker.warm_up()
+        self.worker.warm_up().add_done_callback(_log_warm_up)
         self.logic = WebLogic(self.server, self.session, self.worker)
         self.editor_logic = SegmentEditorLogic(self.server, self.slicer_app)
         self.ui = ViewerUI(self.server, self.logic, self.layout_manager)
@@ -72,6 +75,15 @@ class LiverLesionWebApp(TrameApp):
             self.server.controller.on_server_ready.add(
                 lambda **_: create_task(self.logic.load_path(str(input_path)))
             )
+
+
+def _log_warm_up(future) -> None:
+    """The model loads in the pipeline process at start; a failure shows again (as a message) on the first run."""
+    error = future.exception()
+    if error is not None:
+        logger.warning("the model could not be loaded yet: %s", error)
+    else:
+        logger.info("model %s loaded in the pipeline process", future.result())
 
 
 def review_layout():

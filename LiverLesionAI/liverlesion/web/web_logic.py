@@ -208,9 +208,14 @@ class WebLogic:
             volume = self.session.ct_volume()
             report = sub_progress(self._thread_progress(loop), 0.0, 0.9)
             result = await asyncio.wrap_future(self.worker.segment(volume, report))
+            pipeline_done = time.perf_counter()
             self._show_progress(0.92, "Creating segments, 3D surfaces and labels")
             await asyncio.sleep(0.01)  # let the page get the message before the main thread is busy
             self.session.show_result(result)
+            logger.info(
+                "Segment & Classify: pipeline process %.2f s, scene nodes %.2f s",
+                pipeline_done - start, time.perf_counter() - pipeline_done,
+            )
             self._refresh_table(time.perf_counter() - start)
             self.data.progress_message = "Done"
             self.data.selected_lesion = 0
@@ -258,6 +263,7 @@ class WebLogic:
         try:
             self.session.update()
             self._refresh_table(time.perf_counter() - start)
+            logger.info("Update lesions: %.2f s", time.perf_counter() - start)
             return True
         except Exception as error:
             self._show_error(error)

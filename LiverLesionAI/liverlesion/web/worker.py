@@ -112,5 +112,7 @@ class PipelineWorker:
                 callback(fraction, message)
 
     def close(self) -> None:
+        """Stop the process (a running job stops at its next progress report)."""
+        self._cancel.set()
         self._closed.set()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.shutdown(wait=True, cancel_futures=True)
