@@ -135,7 +135,11 @@ try {
     await page.waitForTimeout(1500);
     out.screenshots.jumped = await shot(page, '03_jumped_to_lesion');
 
-    // 5. Paint a stroke across the lesion in the axial view.
+    // 5. The segment editor offers the correction tools; paint a stroke across the lesion in the axial view.
+    out.editor_tools = {};
+    for (const tool of ['paint', 'erase', 'scissors', 'islands', 'no-tool']) {
+      out.editor_tools[tool] = await page.locator(byTestId(`effect-${tool}`)).count();
+    }
     await page.click(byTestId('effect-paint'));
     await page.waitForTimeout(1000);
     const box = await page.locator(byTestId('view-axial')).locator('xpath=..').boundingBox();

@@ -139,6 +139,7 @@ def test_the_table_lists_the_pipelines_lesions_with_their_classes(a_browser_sess
 
 def test_painting_on_a_lesion_then_update_lesions_changes_its_volume_in_the_table(a_browser_session):
     report = a_browser_session
+    assert all(count >= 1 for count in report["editor_tools"].values()), report["editor_tools"]
     target = report["target"]
     assert report["error_after_update"] == ""
     after = report["rows_after_update"]

@@ -64,6 +64,17 @@ def test_a_picture_is_refused_with_the_users_file_name(a_session, tmp_path):
     assert "tmp123" not in str(error.value)
 
 
+def test_an_mr_like_volume_is_refused_with_the_ct_rule(a_session, tmp_path):
+    from liverlesion.io import write_volume
+    from liverlesion.volume import Volume
+
+    mr_like = np.random.default_rng(0).integers(0, 900, size=(20, 64, 64)).astype(np.int16)
+    path = write_volume(tmp_path / "t2.nrrd", Volume(mr_like, spacing=(1.0, 1.0, 3.0)))
+    with pytest.raises(InvalidInputError, match="HU"):
+        a_session.read(path)
+    assert a_session.volume_node is None
+
+
 def test_a_loaded_ct_opens_on_the_abdomen_window_not_an_automatic_one(a_session, a_phantom_ct):
     node = a_session.load(a_phantom_ct)
     display = node.GetDisplayNode()

@@ -26,8 +26,6 @@ DEFAULT_PRESET = "abdomen"
 #: RAS axes spanning each slice orientation (horizontal, vertical on screen), and the margin kept around the CT.
 IN_PLANE_AXES: dict[str, tuple[str, str]] = {"Axial": ("R", "A"), "Coronal": ("R", "S"), "Sagittal": ("A", "S")}
 FIT_MARGIN = 1.03
-#: Opacity of the liver surface in 3D (lesions inside it stay visible).
-LIVER_OPACITY_3D = 0.2
 
 #: Export formats offered for download (``liverlesion.mrml.export_lesion_nodes`` names; its ``EXPORT_FILES``
 #: gives the file names) and the MIME type the browser gets.
@@ -192,7 +190,6 @@ class ViewerSession:
         editor = self.slicer_app.segmentation_editor
         editor.set_active_segmentation(segmentation, self.volume_node)
         editor.set_surface_representation_enabled(True)
-        _see_lesions_through_liver(self.lesion_nodes)
         for view in self.slicer_app.view_manager.get_threed_views():
             view.reset_view()  # camera fitted to the segmentation surfaces
 
@@ -252,16 +249,6 @@ class ViewerSession:
     def _require_result(self) -> None:
         if self.lesion_nodes is None:
             raise InvalidInputError("no segmentation yet; click Segment & Classify first")
-
-
-def _see_lesions_through_liver(lesion_nodes: Any) -> None:
-    """Make the liver surface translucent in 3D so the lesions and their labels inside it stay visible."""
-    from ..mrml import liver_segment_id
-
-    display = lesion_nodes.segmentation.GetDisplayNode()
-    liver_id = liver_segment_id(lesion_nodes.segmentation)
-    if display is not None and liver_id:
-        display.SetSegmentOpacity3D(liver_id, LIVER_OPACITY_3D)
 
 
 def _renamed(error: InvalidInputError, path: Path, name: str) -> InvalidInputError:
