@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import py_compile
 import re
+import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -22,6 +23,11 @@ MODULE_DIR = REPO / "LiverLesionAI"
 MODULE_FILE = MODULE_DIR / "LiverLesionAI.py"
 UI_FILE = MODULE_DIR / "Resources" / "UI" / "LiverLesionAI.ui"
 MODULE_CMAKE = MODULE_DIR / "CMakeLists.txt"
+LIB_DIR = MODULE_DIR / "LiverLesionAILib"
+LIB_FILES = sorted(LIB_DIR.glob("*.py"))
+#: What the module and its Lib may import from ``liverlesion`` when Slicer loads them (standard library only
+#: behind it); everything else (mrml, inference, phantom …) is imported inside the functions that use it.
+LIGHTWEIGHT_CORE_MODULES = {"liverlesion.cli.background"}
 ICONS = (REPO / "LiverLesionAI.png", MODULE_DIR / "Resources" / "Icons" / "LiverLesionAI.png")
 
 #: Widget classes that Slicer's parameterNodeWrapper GUI connectors bind (by exact class), per parameter type.
@@ -90,6 +96,68 @@ def test_every_widget_the_module_names_exists_in_the_ui(ui_tree, module_source):
     assert len(used) >= 10, f"expected the module to use many widgets, found {sorted(used)}"
     missing = used - set(ui_widgets(ui_tree))
     assert not missing, f"LiverLesionAI.py uses widgets missing from {UI_FILE.name}: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("path", LIB_FILES, ids=lambda path: path.name)
+def test_every_widget_a_lib_file_names_exists_in_the_ui_and_the_file_compiles(ui_tree, path, tmp_path):
+    py_compile.compile(str(path), cfile=str(tmp_path / "lib.pyc"), doraise=True)
+    used = set(re.findall(r"\bui\.(\w+)", path.read_text(encoding="utf-8")))
+    missing = used - set(ui_widgets(ui_tree))
+    assert not missing, f"{path.name} uses widgets missing from {UI_FILE.name}: {sorted(missing)}"
+
+
+def test_the_lib_is_a_package_of_one_class_per_file_that_the_module_imports(module_ast):
+    assert (LIB_DIR / "__init__.py") in LIB_FILES and len(LIB_FILES) >= 4
+    exported = set()
+    for path in LIB_FILES:
+        if path.name == "__init__.py":
+            continue
+        classes = [node.name for node in ast.parse(path.read_text(encoding="utf-8")).body if isinstance(node, ast.ClassDef)]
+        assert len(classes) == 1, f"{path.name} defines {classes}; one class per file"
+        exported |= set(classes)
+    init = ast.parse((LIB_DIR / "__init__.py").read_text(encoding="utf-8"))
+    reexported = {alias.name for node in init.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert exported <= reexported, f"LiverLesionAILib/__init__.py does not export {sorted(exported - reexported)}"
+    imported = {
+        alias.name
+        for node in module_ast.body
+        if isinstance(node, ast.ImportFrom) and node.module == "LiverLesionAILib"
+        for alias in node.names
+    }
+    assert imported and imported <= exported
+
+
+def top_level_imports(tree: ast.Module, package: str = "") -> set[str]:
+    """Modules imported when the file is imported (module body, not inside functions); relative imports
+    resolved against ``package``."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]) if node.level else ""
+            names.add(f"{base}.{node.module}" if base else node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", [MODULE_FILE, *LIB_FILES], ids=lambda path: path.name)
+def test_the_module_and_lib_import_only_lightweight_core_parts_at_load_time(path):
+    imported = top_level_imports(ast.parse(path.read_text(encoding="utf-8")), "LiverLesionAILib")
+    core = {name for name in imported if name.split(".")[0] == "liverlesion"}
+    assert core <= LIGHTWEIGHT_CORE_MODULES, f"{path.name} imports {sorted(core - LIGHTWEIGHT_CORE_MODULES)} at load time"
+    heavy = {name for name in imported if name.split(".")[0] in {"numpy", "torch", "onnxruntime", "SimpleITK", "scipy"}}
+    assert not heavy, f"{path.name} imports {sorted(heavy)} at load time; import inside the function that needs it"
+
+
+def test_the_lightweight_core_modules_import_only_the_standard_library_and_errors():
+    for name in LIGHTWEIGHT_CORE_MODULES:
+        path = MODULE_DIR / (name.replace(".", "/") + ".py")
+        package = name.rsplit(".", 1)[0]
+        for imported in top_level_imports(ast.parse(path.read_text(encoding="utf-8")), package):
+            root = imported.split(".")[0]
+            assert root in sys.stdlib_module_names or imported == "liverlesion.errors" or root == "__future__", (
+                f"{name} imports {imported} at load time"
+            )
 
 
 def test_every_widget_class_is_qt_or_a_declared_slicer_custom_widget(ui_tree):
@@ -222,6 +290,11 @@ def test_the_cmake_list_installs_every_core_python_file(module_source):
         missing = [path for path in core_files if path not in cmake]
         assert not missing, f"{MODULE_CMAKE} does not list {missing}"
     assert "${MODULE_NAME}.py" in cmake
+    lib_list = re.search(r"set\((\w+)\s+([^)]*\$\{MODULE_NAME\}Lib/[^)]*)\)", cmake)
+    assert lib_list, "no list of ${MODULE_NAME}Lib/*.py files"
+    listed = set(re.findall(r"\$\{MODULE_NAME\}Lib/(\S+\.py)", lib_list.group(2)))
+    assert listed == {path.name for path in LIB_FILES}, "the LiverLesionAILib list differs from the folder"
+    assert re.search(r"set\(MODULE_PYTHON_SCRIPTS[^)]*\$\{" + lib_list.group(1) + r"\}", cmake)
     assert "slicerMacroBuildScriptedModule" in cmake
     assert "slicer_add_python_unittest(SCRIPT ${MODULE_NAME}.py)" in cmake
 
