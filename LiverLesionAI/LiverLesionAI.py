@@ -170,7 +170,9 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if parameterNode:
             self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
             self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
-        self._lesionRows = ResultsView.fillTable(self.ui.lesionsTable, parameterNode.table if parameterNode else None)
+        self._lesionRows = ResultsView.fillTable(
+            self.ui.lesionsTable, parameterNode.table if parameterNode else None
+        )
         self._updateButtons()
 
     def _updateButtons(self, caller=None, event=None) -> None:
@@ -192,7 +194,9 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         with slicer.util.tryWithErrorDisplay(_("Failed to start the segmentation."), waitCursor=True):
             parameters = self._parameterNode
             if not self.logic.ensureDependencies(parameters.backend):
-                self._setStatus(_("Cancelled: the {backend} backend is not installed.").format(backend=parameters.backend))
+                self._setStatus(
+                    _("Cancelled: the {backend} backend is not installed.").format(backend=parameters.backend)
+                )
                 return
             self.ui.progressBar.setValue(0)
             self.ui.progressBar.setVisible(True)
@@ -264,7 +268,9 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 outputDir = self.ui.exportDirectoryPathLineEdit.currentPath
                 self.ui.exportDirectoryPathLineEdit.addCurrentPathToHistory()
                 written = self.logic.exportResults(self._parameterNode, outputDir, formats)
-                self._setStatus(_("Exported {count} file(s) to {folder}.").format(count=len(written), folder=outputDir))
+                self._setStatus(
+                    _("Exported {count} file(s) to {folder}.").format(count=len(written), folder=outputDir)
+                )
             if self.ui.exportDicomSegCheckBox.checked:
                 ResultsView.openDicomSegExport(self._parameterNode.segmentation)
 
@@ -295,7 +301,9 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
     def isRunning(self) -> bool:
         return self._job is not None and self._job.isRunning()
 
-    def startSegmentation(self, volumeNode, backend="onnxruntime", threads=0, minLesionMl=0.1, onProgress=None, onFinished=None):
+    def startSegmentation(
+        self, volumeNode, backend="onnxruntime", threads=0, minLesionMl=0.1, onProgress=None, onFinished=None
+    ):
         """Segment ``volumeNode`` in a background ``PythonSlicer -m liverlesion segment``; returns at once.
 
         ``onProgress(fraction, message)`` follows the JSON progress lines; ``onFinished(lesionNodes,
@@ -303,8 +311,15 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         """
         if self.isRunning():
             raise RuntimeError(_("A segmentation is already running; cancel it first."))
-        options = {"backend": backend, "threads": threads, "min_lesion_ml": minLesionMl, "probabilities": True}
-        self._job = BackgroundSegmentation(volumeNode, self.loadResults, options, onProgress, onFinished, MODULE_DIR)
+        options = {
+            "backend": backend,
+            "threads": threads,
+            "min_lesion_ml": minLesionMl,
+            "probabilities": True,
+        }
+        self._job = BackgroundSegmentation(
+            volumeNode, self.loadResults, options, onProgress, onFinished, MODULE_DIR
+        )
         self._job.start()
 
     def cancel(self) -> None:
@@ -337,7 +352,9 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
             raise ValueError(_("No results yet: run Segment & Classify first."))
         if self._lesionNodes is None or self._lesionNodes.segmentation is not parameterNode.segmentation:
             self._lesionNodes = mrml.LesionNodes(
-                segmentation=parameterNode.segmentation, table=parameterNode.table, labels=parameterNode.labels
+                segmentation=parameterNode.segmentation,
+                table=parameterNode.table,
+                labels=parameterNode.labels,
             )
         return self._lesionNodes
 
@@ -406,16 +423,24 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
         self.assertEqual(lesionNodes.table.GetNumberOfRows(), len(lesionIds))
 
         # The radiologist erases one lesion in the Segment Editor, then clicks Update lesions.
-        erased = slicer.util.arrayFromSegmentBinaryLabelmap(lesionNodes.segmentation, lesionIds[0], volumeNode)
+        erased = slicer.util.arrayFromSegmentBinaryLabelmap(
+            lesionNodes.segmentation, lesionIds[0], volumeNode
+        )
         erased[:] = 0
-        slicer.util.updateSegmentBinaryLabelmapFromArray(erased, lesionNodes.segmentation, lesionIds[0], volumeNode)
+        slicer.util.updateSegmentBinaryLabelmapFromArray(
+            erased, lesionNodes.segmentation, lesionIds[0], volumeNode
+        )
         updated = logic.updateLesions(lesionNodes)
         self.assertEqual(updated.table.GetNumberOfRows(), len(lesionIds) - 1)
 
         outputDir = tempfile.mkdtemp(prefix="LiverLesionAITest-", dir=slicer.app.temporaryPath)
         try:
-            written = logic.exportResults(updated, outputDir, [EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON])
-            self.assertEqual(sorted(written), sorted([EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON]))
+            written = logic.exportResults(
+                updated, outputDir, [EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON]
+            )
+            self.assertEqual(
+                sorted(written), sorted([EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON])
+            )
             for path in written.values():
                 self.assertGreater(os.path.getsize(path), 0, f"{path} is empty")
         finally:
@@ -442,6 +467,8 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
         self.assertIsNone(error)
         self.assertGreater(len(progress), 1, "expected several JSON progress lines")
         self.assertEqual(progress[-1], 1.0)
-        self.assertEqual(lesionNodes.table.GetNumberOfRows(), len(self.lesionSegmentIds(lesionNodes.segmentation)))
+        self.assertEqual(
+            lesionNodes.table.GetNumberOfRows(), len(self.lesionSegmentIds(lesionNodes.segmentation))
+        )
         self.assertFalse(logic.isRunning())
         self.delayDisplay("Test passed")

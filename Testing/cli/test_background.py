@@ -38,7 +38,9 @@ def a_phantom_file(tmp_path_factory) -> Path:
 def a_real_run(a_phantom_file, untrained_model, tmp_path_factory):
     """(stdout bytes, output folder) of the real CLI run the way the Slicer module starts it."""
     outdir = tmp_path_factory.mktemp("run") / "out"
-    command = segment_command(a_phantom_file, outdir, threads=1, probabilities=True, model=str(untrained_model))
+    command = segment_command(
+        a_phantom_file, outdir, threads=1, probabilities=True, model=str(untrained_model)
+    )
     run = subprocess.run(command, capture_output=True, timeout=300)
     assert run.returncode == EXIT_OK, run.stderr.decode()
     return run.stdout, outdir
@@ -50,7 +52,7 @@ def chunks(data: bytes, seed: int):
     start = 0
     while start < len(data):
         size = rng.randint(1, 40)
-        yield data[start:start + size]
+        yield data[start : start + size]
         start += size
 
 
@@ -74,7 +76,7 @@ def test_whole_reads_and_byte_by_byte_reads_give_the_same_events(a_real_run):
     stdout, _ = a_real_run
     whole, single = JsonProgressReader(), JsonProgressReader()
     at_once = list(whole.feed(stdout)) + list(whole.close())
-    by_byte = [event for index in range(len(stdout)) for event in single.feed(stdout[index:index + 1])]
+    by_byte = [event for index in range(len(stdout)) for event in single.feed(stdout[index : index + 1])]
     assert at_once == by_byte + list(single.close())
 
 
@@ -106,7 +108,9 @@ def test_a_last_line_without_newline_is_read_when_the_reader_closes():
 )
 def test_a_malformed_line_raises_a_typed_error_and_the_lines_behind_it_still_come(line, reason):
     reader = JsonProgressReader()
-    events = reader.feed(b'{"fraction": 0.1, "message": "a"}\n' + line + b'\n{"fraction": 0.2, "message": "b"}\n')
+    events = reader.feed(
+        b'{"fraction": 0.1, "message": "a"}\n' + line + b'\n{"fraction": 0.2, "message": "b"}\n'
+    )
     assert next(events).fraction == 0.1
     with pytest.raises(MalformedProgressError, match=reason) as caught:
         next(events)
@@ -115,8 +119,16 @@ def test_a_malformed_line_raises_a_typed_error_and_the_lines_behind_it_still_com
 
 
 def test_the_command_parses_with_the_real_cli_parser(tmp_path):
-    command = segment_command("ct.nrrd", tmp_path / "out", backend="torch", threads=3, min_lesion_ml=0.25,
-                              probabilities=True, model="models/x", python="/opt/PythonSlicer")
+    command = segment_command(
+        "ct.nrrd",
+        tmp_path / "out",
+        backend="torch",
+        threads=3,
+        min_lesion_ml=0.25,
+        probabilities=True,
+        model="models/x",
+        python="/opt/PythonSlicer",
+    )
     assert command[:4] == ["/opt/PythonSlicer", "-m", "liverlesion", "segment"]
     args = build_parser().parse_args(command[3:])
     assert args.inputs == ["ct.nrrd"] and args.output == str(tmp_path / "out")
@@ -149,7 +161,11 @@ def test_bad_options_are_refused_with_the_rule_they_break(options, message):
 def test_the_backends_and_exit_codes_match_the_cli():
     assert BACKENDS == PREDICTOR_BACKENDS
     assert (EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED) == (
-        segment_cli.EXIT_OK, segment_cli.EXIT_INTERNAL, segment_cli.EXIT_BAD_INPUT, segment_cli.EXIT_CANCELLED)
+        segment_cli.EXIT_OK,
+        segment_cli.EXIT_INTERNAL,
+        segment_cli.EXIT_BAD_INPUT,
+        segment_cli.EXIT_CANCELLED,
+    )
 
 
 def test_importing_the_background_helpers_loads_no_heavy_package():

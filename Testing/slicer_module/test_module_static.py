@@ -112,12 +112,20 @@ def test_the_lib_is_a_package_of_one_class_per_file_that_the_module_imports(modu
     for path in LIB_FILES:
         if path.name == "__init__.py":
             continue
-        classes = [node.name for node in ast.parse(path.read_text(encoding="utf-8")).body if isinstance(node, ast.ClassDef)]
+        classes = [
+            node.name
+            for node in ast.parse(path.read_text(encoding="utf-8")).body
+            if isinstance(node, ast.ClassDef)
+        ]
         assert len(classes) == 1, f"{path.name} defines {classes}; one class per file"
         exported |= set(classes)
     init = ast.parse((LIB_DIR / "__init__.py").read_text(encoding="utf-8"))
-    reexported = {alias.name for node in init.body if isinstance(node, ast.ImportFrom) for alias in node.names}
-    assert exported <= reexported, f"LiverLesionAILib/__init__.py does not export {sorted(exported - reexported)}"
+    reexported = {
+        alias.name for node in init.body if isinstance(node, ast.ImportFrom) for alias in node.names
+    }
+    assert exported <= reexported, (
+        f"LiverLesionAILib/__init__.py does not export {sorted(exported - reexported)}"
+    )
     imported = {
         alias.name
         for node in module_ast.body
@@ -135,7 +143,9 @@ def top_level_imports(tree: ast.Module, package: str = "") -> set[str]:
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]) if node.level else ""
+            base = (
+                ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]) if node.level else ""
+            )
             names.add(f"{base}.{node.module}" if base else node.module)
     return names
 
@@ -144,9 +154,17 @@ def top_level_imports(tree: ast.Module, package: str = "") -> set[str]:
 def test_the_module_and_lib_import_only_lightweight_core_parts_at_load_time(path):
     imported = top_level_imports(ast.parse(path.read_text(encoding="utf-8")), "LiverLesionAILib")
     core = {name for name in imported if name.split(".")[0] == "liverlesion"}
-    assert core <= LIGHTWEIGHT_CORE_MODULES, f"{path.name} imports {sorted(core - LIGHTWEIGHT_CORE_MODULES)} at load time"
-    heavy = {name for name in imported if name.split(".")[0] in {"numpy", "torch", "onnxruntime", "SimpleITK", "scipy"}}
-    assert not heavy, f"{path.name} imports {sorted(heavy)} at load time; import inside the function that needs it"
+    assert core <= LIGHTWEIGHT_CORE_MODULES, (
+        f"{path.name} imports {sorted(core - LIGHTWEIGHT_CORE_MODULES)} at load time"
+    )
+    heavy = {
+        name
+        for name in imported
+        if name.split(".")[0] in {"numpy", "torch", "onnxruntime", "SimpleITK", "scipy"}
+    }
+    assert not heavy, (
+        f"{path.name} imports {sorted(heavy)} at load time; import inside the function that needs it"
+    )
 
 
 def test_the_lightweight_core_modules_import_only_the_standard_library_and_errors():
@@ -155,9 +173,9 @@ def test_the_lightweight_core_modules_import_only_the_standard_library_and_error
         package = name.rsplit(".", 1)[0]
         for imported in top_level_imports(ast.parse(path.read_text(encoding="utf-8")), package):
             root = imported.split(".")[0]
-            assert root in sys.stdlib_module_names or imported == "liverlesion.errors" or root == "__future__", (
-                f"{name} imports {imported} at load time"
-            )
+            assert (
+                root in sys.stdlib_module_names or imported == "liverlesion.errors" or root == "__future__"
+            ), f"{name} imports {imported} at load time"
 
 
 def test_every_widget_class_is_qt_or_a_declared_slicer_custom_widget(ui_tree):

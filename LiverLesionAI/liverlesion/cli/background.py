@@ -71,7 +71,15 @@ def segment_command(
         raise ValueError(f"threads must be a whole number >= 0 (0 = all cores), got {threads}")
     if min_lesion_ml is not None and not min_lesion_ml >= 0:
         raise ValueError(f"min_lesion_ml must be >= 0 mL, got {min_lesion_ml}")
-    command = [python or sys.executable, "-m", "liverlesion", "segment", str(input_path), "-o", str(output_dir)]
+    command = [
+        python or sys.executable,
+        "-m",
+        "liverlesion",
+        "segment",
+        str(input_path),
+        "-o",
+        str(output_dir),
+    ]
     command += ["--progress", "json", "--backend", backend]
     if threads:
         command += ["--threads", str(int(threads))]
