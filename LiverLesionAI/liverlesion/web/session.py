@@ -190,6 +190,10 @@ class ViewerSession:
         editor = self.slicer_app.segmentation_editor
         editor.set_active_segmentation(segmentation, self.volume_node)
         editor.set_surface_representation_enabled(True)
+        labels = self.lesion_nodes.labels.GetDisplayNode() if self.lesion_nodes.labels is not None else None
+        if labels is not None:  # a label sits at the lesion's centroid, inside its surface: show it through
+            labels.SetOccludedVisibility(True)
+            labels.SetOccludedOpacity(1.0)
         for view in self.slicer_app.view_manager.get_threed_views():
             view.reset_view()  # camera fitted to the segmentation surfaces
 
