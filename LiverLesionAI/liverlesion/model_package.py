@@ -8,6 +8,11 @@ Layout::
     lesion.onnx    stage-2 network, input "input" (B, C, H, W) float32 → "logits" (B, 4, H, W)
                    (+ "class_logits" (B, 3) for a Y-Net package)
     liver.pt, lesion.pt    PyTorch state dicts (fine-tuning, torch backend)
+    classifier.onnx, classifier.json (+ classifier.pt)    optional per-lesion crop classifier ("second opinion",
+                   :mod:`liverlesion.classifier`), listed under model.json ``"classifier"``
+
+model.json ``"class_decision"`` ("voxel" default, "classifier" or "mean") says which distribution types a lesion
+(:mod:`liverlesion.class_decision`).
 
 Loading (:func:`load_model_package`) needs neither torch nor onnxruntime; it verifies every checksum.
 Saving and :func:`build_networks` / :func:`load_torch_networks` import torch lazily.
@@ -17,10 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .class_decision import check_class_decision
 from .config import CascadeConfig, StageConfig
 from .errors import ModelError
 from .labels import LABEL_NAMES, LESION_CLASSES
@@ -31,6 +38,9 @@ PACKAGE_FORMAT_VERSION = 1
 ONNX_OPSET = 17
 STAGES = ("liver", "lesion")
 DEFAULT_MODEL_NAME = "liverlesion-cascade-v1"
+#: Files of the optional crop classifier: role → file name (``onnx`` and ``json`` required, ``torch`` optional).
+CLASSIFIER_FILES = {"onnx": "classifier.onnx", "json": "classifier.json", "torch": "classifier.pt"}
+CLASSIFIER_REQUIRED = ("onnx", "json")
 
 
 def default_model_dir() -> Path:
@@ -59,6 +69,8 @@ class ModelPackage:
         networks: stage name → network spec (``in_channels``, ``n_classes``, ``base_channels``, ``levels``,
             ``with_classifier``).
         metadata: the whole model.json.
+        classifier_paths: the crop classifier's files by role (``onnx``, ``json``, optional ``torch``; see
+            :data:`CLASSIFIER_FILES`), checksum-verified; empty when the package has no classifier.
     """
 
     folder: Path
@@ -67,6 +79,17 @@ class ModelPackage:
     torch_paths: dict[str, Path]
     networks: dict[str, dict[str, Any]]
     metadata: dict[str, Any] = field(default_factory=dict)
+    classifier_paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def classifier_dir(self) -> Path | None:
+        """The folder holding ``classifier.onnx`` + ``classifier.json`` (the package folder), or None."""
+        return self.classifier_paths["onnx"].parent if self.classifier_paths else None
+
+    @property
+    def class_decision(self) -> str:
+        """model.json ``"class_decision"``: "voxel" (default), "classifier" or "mean"."""
+        return check_class_decision(self.metadata.get("class_decision"))
 
     @property
     def name(self) -> str:
@@ -144,17 +167,28 @@ def save_model_package(
     lesion_net,
     *,
     metadata: dict[str, Any] | None = None,
+    classifier_dir: str | Path | None = None,
+    class_decision: str | None = None,
 ) -> Path:
     """Write a complete model package to ``folder`` (created; existing package files overwritten).
 
     ``metadata`` may hold ``name``, ``version``, ``description``, ``training`` (dict: data, method, command …),
     ``licenses`` (list), ``metrics`` (dict) and any other JSON-ready keys; they go into model.json.
+    ``classifier_dir``: a folder with ``classifier.onnx`` + ``classifier.json`` (+ ``classifier.pt``), as written
+    by ``python -m liverlesion.classifier.train fit``; the files are copied in and listed with their sha256.
+    ``class_decision``: "voxel" (default), "classifier" or "mean" (:mod:`liverlesion.class_decision`).
+
+    Raises:
+        ModelError: ``classifier_dir`` lacks classifier.onnx or classifier.json. ValueError: unknown
+            ``class_decision``.
     """
     import torch
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     metadata = dict(metadata or {})
+    class_decision = check_class_decision(class_decision or metadata.pop("class_decision", None))
+    folder.mkdir(parents=True, exist_ok=True)
+    classifier = copy_classifier(classifier_dir, folder) if classifier_dir is not None else None
     outputs, networks = {}, {}
     for name, net in (("liver", liver_net), ("lesion", lesion_net)):
         stage: StageConfig = getattr(config, name)
@@ -164,6 +198,9 @@ def save_model_package(
         networks[name] = _network_spec(stage, net)
     files = sorted(f"{name}.{ext}" for name in STAGES for ext in ("onnx", "pt"))
     files += [str(extra) for extra in metadata.pop("extra_files", [])]
+    if classifier is not None:
+        files += list(classifier["files"].values())
+    metadata.pop("classifier", None)  # only what was copied in is listed
     card = {
         "format": PACKAGE_FORMAT,
         "format_version": PACKAGE_FORMAT_VERSION,
@@ -201,6 +238,8 @@ def save_model_package(
         "training": metadata.pop("training", {}),
         "licenses": metadata.pop("licenses", []),
         "metrics": metadata.pop("metrics", {}),
+        "class_decision": class_decision,
+        **({"classifier": classifier} if classifier is not None else {}),
         **metadata,
         "files": {name: sha256_of(folder / name) for name in files},
     }
@@ -239,10 +278,58 @@ def load_model_package(folder: str | Path | None = None) -> ModelPackage:
             )
     onnx_paths = {stage: folder / name for stage, name in backends["onnxruntime"]["files"].items()}
     torch_paths = {stage: folder / name for stage, name in backends.get("torch", {}).get("files", {}).items()}
-    for path in [*onnx_paths.values(), *torch_paths.values()]:
+    classifier_paths = _classifier_paths(card, folder, card_path)
+    for path in [*onnx_paths.values(), *torch_paths.values(), *classifier_paths.values()]:
         if path.name not in files:
             raise ModelError(f"{path}: backend file has no sha256 in model.json; re-export the model")
-    return ModelPackage(folder, config, onnx_paths, torch_paths, networks, card)
+    try:
+        check_class_decision(card.get("class_decision"))
+    except ValueError as error:
+        raise ModelError(f"{card_path}: {error}") from error
+    return ModelPackage(folder, config, onnx_paths, torch_paths, networks, card, classifier_paths)
+
+
+def _classifier_paths(card: dict[str, Any], folder: Path, card_path: Path) -> dict[str, Path]:
+    """The classifier's files by role from model.json ``"classifier"`` (empty when there is none)."""
+    entry = card.get("classifier")
+    if entry is None:
+        return {}
+    try:
+        paths = {role: folder / name for role, name in entry["files"].items()}
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ModelError(f"{card_path}: invalid \"classifier\" entry ({error})") from error
+    missing = [role for role in CLASSIFIER_REQUIRED if role not in paths]
+    if missing:
+        raise ModelError(f"{card_path}: the classifier entry lists no {', '.join(missing)} file; re-export the model")
+    return paths
+
+
+def copy_classifier(source: str | Path, folder: Path) -> dict[str, Any]:
+    """Copy a classifier's files from ``source`` into the package ``folder``; returns model.json's
+    ``"classifier"`` entry: ``{"files": {role: name}, "classes": [...], "crop": crop spec}``.
+
+    Raises:
+        ModelError: classifier.onnx or classifier.json missing, or classifier.json unreadable.
+    """
+    source = Path(source)
+    files = {}
+    for role, name in CLASSIFIER_FILES.items():
+        path = source / name
+        if not path.is_file():
+            if role in CLASSIFIER_REQUIRED:
+                raise ModelError(
+                    f"{path} is missing: a classifier folder needs classifier.onnx and classifier.json "
+                    "(python -m liverlesion.classifier.train fit writes both)"
+                )
+            continue
+        if path.resolve() != (folder / name).resolve():
+            shutil.copyfile(path, folder / name)
+        files[role] = name
+    try:
+        meta = json.loads((folder / CLASSIFIER_FILES["json"]).read_text())
+        return {"files": files, "classes": list(meta["classes"]), "crop": meta["crop_spec"]}
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ModelError(f"{source / CLASSIFIER_FILES['json']}: invalid classifier.json ({error})") from error
 
 
 def load_torch_networks(package: ModelPackage, device: str = "cpu"):
@@ -290,3 +377,46 @@ if __name__ == "__main__":  # python -m liverlesion.model_package OUT_DIR  → u
     import sys
 
     write_untrained_package(sys.argv[1] if len(sys.argv) > 1 else "/tmp/untrained-model")
+
+
+def combine_packages(
+    liver_package: str | Path,
+    lesion_package: str | Path,
+    folder: str | Path,
+    *,
+    metadata: dict[str, Any] | None = None,
+    classifier_dir: str | Path | None = None,
+    class_decision: str | None = None,
+) -> Path:
+    """A new package with the liver stage of ``liver_package`` and the lesion stage of ``lesion_package``.
+
+    Used when the two stages were trained in separate runs (each run's package carries the other stage from
+    its ``--base-package``). Each stage keeps the configuration it was trained with; the cascade-level settings
+    (crop margin, minimum lesion size) come from ``lesion_package``. The crop classifier comes from
+    ``classifier_dir`` (a ``classifier.train fit`` output folder or a package holding one), else from
+    ``lesion_package`` when it has one; ``class_decision`` defaults to ``lesion_package``'s. Imports torch.
+    """
+    liver_source, lesion_source = load_model_package(liver_package), load_model_package(lesion_package)
+    liver_net, _ = load_torch_networks(liver_source)
+    _, lesion_net = load_torch_networks(lesion_source)
+    config = CascadeConfig(
+        liver=liver_source.config.liver,
+        lesion=lesion_source.config.lesion,
+        crop_margin_mm=lesion_source.config.crop_margin_mm,
+        min_lesion_ml=lesion_source.config.min_lesion_ml,
+    )
+    merged = {
+        "training": {
+            "liver": liver_source.metadata.get("training"),
+            "lesion": lesion_source.metadata.get("training"),
+        }
+    }
+    merged.update(metadata or {})
+    if classifier_dir is None:
+        classifier_dir = lesion_source.classifier_dir
+    if class_decision is None and "class_decision" not in merged:
+        class_decision = lesion_source.class_decision
+    return save_model_package(
+        folder, config, liver_net, lesion_net, metadata=merged, classifier_dir=classifier_dir,
+        class_decision=class_decision,
+    )

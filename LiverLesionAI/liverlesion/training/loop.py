@@ -54,7 +54,13 @@ def train(options: TrainOptions, log: Log | None = None) -> Path:
 
 
 def _configure_threads(context: DistContext) -> None:
+    """CPU threads per rank: ``OMP_NUM_THREADS`` when set (several runs sharing a machine), else the cores
+    divided among the local ranks. Oversubscribing cores makes OpenMP threads spin and slows every run."""
     if context.device == "cpu":
+        requested = os.environ.get("OMP_NUM_THREADS", "")
+        if requested.isdigit() and int(requested) > 0:
+            torch.set_num_threads(int(requested))
+            return
         local = int(os.environ.get("LOCAL_WORLD_SIZE", context.world_size))
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(local, 1)))
 

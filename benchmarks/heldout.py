@@ -1,0 +1,150 @@
+"""Held-out accuracy of a model package, and the methods table.
+
+Held-out cases never seen in training (the training runs use phantom seeds derived from ``--seed`` and lesions
+inserted into IRCAD patient 1 only):
+
+- ``phantom-*``: whole synthetic CTs, seeds 900000+ (typed lesions; liver truth);
+- ``ircad7-inserted-*``: synthetic typed lesions inserted into the real liver of IRCAD patient 7;
+- ``ircad7-real``: IRCAD patient 7 as published (liver truth only: lesion numbers are not defined there).
+
+Usage::
+
+    python benchmarks/heldout.py make OUT_DIR [--phantoms 10] [--inserted 6]
+    python benchmarks/heldout.py score PACKAGE HELDOUT_DIR WORK_DIR [--label NAME]   # segment + evaluate, JSON + table row
+    python benchmarks/heldout.py combine LIVER_PACKAGE LESION_PACKAGE OUT_PACKAGE
+    python benchmarks/heldout.py table SCORE_JSON...                                 # markdown methods table
+
+Scores use ``liverlesion evaluate`` (liverlesion.evaluation): liver Dice, lesion detection recall by size,
+class accuracy over detected lesions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+IRCAD7 = SHARED / "ircad" / "3Dircadb1.7"
+
+
+def make(out: Path, n_phantoms: int, n_inserted: int) -> None:
+    from liverlesion.io import read_volume, write_labelmap
+    from liverlesion.phantom import generate_phantom, insert_lesions
+
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(n_phantoms):
+        generate_phantom(900_000 + i).save(out / f"phantom-{i:02d}")
+    ct = read_volume(IRCAD7 / "ct.nrrd")
+    liver = read_volume(IRCAD7 / "masks" / "liver.nrrd").array > 0
+    for i in range(n_inserted):
+        insert_lesions(ct, liver, 700_000 + i).save(out / f"ircad7-inserted-{i:02d}")
+    real = out / "ircad7-real"
+    real.mkdir(exist_ok=True)
+    (real / "ct.nrrd").unlink(missing_ok=True)
+    (real / "ct.nrrd").symlink_to(IRCAD7 / "ct.nrrd")
+    write_labelmap(real / "labels.nrrd", ct.with_array(liver.astype(np.uint8)))
+
+
+def score(package: Path, heldout: Path, work: Path, label: str) -> dict:
+    pred = work / "pred"
+    cases = sorted(p for p in heldout.iterdir() if (p / "ct.nrrd").exists())
+    pred.mkdir(parents=True, exist_ok=True)
+    for case in cases:
+        subprocess.run(
+            [sys.executable, "-m", "liverlesion", "segment", str(case / "ct.nrrd"), "-o", str(pred / case.name),
+             "--model", str(package), "--progress", "none"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    results = {}
+    for group, prefix in (("phantom", "phantom-"), ("inserted", "ircad7-inserted-"), ("real", "ircad7-real")):
+        names = [c.name for c in cases if c.name.startswith(prefix)]
+        if not names:
+            continue
+        truth_dir, pred_dir = work / f"truth-{group}", work / f"pred-{group}"
+        for d, src in ((truth_dir, heldout), (pred_dir, pred)):
+            d.mkdir(exist_ok=True)
+            for n in names:
+                link = d / n
+                if not link.exists():
+                    link.symlink_to((src / n).resolve())
+        out_json = work / f"eval-{group}.json"
+        subprocess.run(
+            [sys.executable, "-m", "liverlesion", "evaluate", str(pred_dir), str(truth_dir), "--json", str(out_json),
+             "--quiet"],
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        results[group] = json.loads(out_json.read_text())
+    summary = {"label": label, "package": str(package), "groups": results}
+    (work / "score.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _row(summary: dict) -> str:
+    def stats(group: str) -> list[str]:
+        node = summary["groups"].get(group, {}).get("summary")
+        if not node:
+            return ["-"] * 4
+        det = node["detection"]
+        truth = sum(det[k]["truth_lesions"] for k in ("10-20 mm", "> 20 mm"))
+        found = sum(det[k]["detected"] for k in ("10-20 mm", "> 20 mm"))
+        acc = node["classification"]["accuracy"]
+        return [
+            f"{node['lesion_dice_global']:.3f}",
+            f"{found}/{truth} = {found / truth:.2f}" if truth else "-",
+            "-" if acc is None else f"{acc:.2f} (n={node['classification']['lesions']})",
+            f"{node['liver_dice_mean']:.3f}",
+        ]
+
+    real = summary["groups"].get("real", {}).get("summary")
+    cells = [summary["label"], *stats("phantom"), *stats("inserted"), f"{real['liver_dice_mean']:.3f}" if real else "-"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(paths: list[Path]) -> str:
+    head = ("| method | phantom lesion Dice | phantom detection ≥10 mm | phantom class acc | phantom liver Dice "
+            "| IRCAD7-inserted lesion Dice | IRCAD7-inserted detection ≥10 mm | IRCAD7-inserted class acc "
+            "| IRCAD7-inserted liver Dice | IRCAD 7 real liver Dice |")
+    sep = "|" + "---|" * (head.count("|") - 1)
+    return "\n".join([head, sep] + [_row(json.loads(p.read_text())) for p in paths])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("make")
+    p.add_argument("out", type=Path)
+    p.add_argument("--phantoms", type=int, default=10)
+    p.add_argument("--inserted", type=int, default=6)
+    p = sub.add_parser("score")
+    p.add_argument("package", type=Path)
+    p.add_argument("heldout", type=Path)
+    p.add_argument("work", type=Path)
+    p.add_argument("--label", default="")
+    p = sub.add_parser("combine")
+    p.add_argument("liver", type=Path)
+    p.add_argument("lesion", type=Path)
+    p.add_argument("out", type=Path)
+    p = sub.add_parser("table")
+    p.add_argument("scores", type=Path, nargs="+")
+    args = parser.parse_args()
+    if args.cmd == "make":
+        make(args.out, args.phantoms, args.inserted)
+    elif args.cmd == "score":
+        summary = score(args.package, args.heldout, args.work, args.label or args.package.name)
+        print(table([args.work / "score.json"]))
+        del summary
+    elif args.cmd == "combine":
+        from liverlesion.model_package import combine_packages
+
+        print(combine_packages(args.liver, args.lesion, args.out))
+    else:
+        print(table(args.scores))
+
+
+if __name__ == "__main__":
+    main()
