@@ -1,7 +1,8 @@
 """The lesion report table shown to the user (Slicer table node, web table, CSV export).
 
 One row per lesion; values are display-ready numbers (confidence %, mL, mm, RAS mm, HU, probabilities 0..1)
-and strings.
+and strings. "Second opinion" is the crop classifier's top class and probability ("hemangioma 87%"), empty when
+the model package has no classifier.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .labels import LESION_CLASSES
 from .results import Lesion
 from .terminology import lesion_short_name
 
-#: Column names in display order; the first two hold strings, the others numbers.
+#: Column names in display order; :data:`STRING_COLUMNS` hold strings, the others numbers.
 TABLE_COLUMNS: tuple[str, ...] = (
     "Lesion",
     "Class",
@@ -27,8 +28,9 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "Centroid S",
     "Mean HU",
     *(f"P({name})" for name in LESION_CLASSES),
+    "Second opinion",
 )
-STRING_COLUMNS: tuple[str, ...] = ("Lesion", "Class")
+STRING_COLUMNS: tuple[str, ...] = ("Lesion", "Class", "Second opinion")
 
 #: Decimals shown per numeric column (default 1).
 _DECIMALS = {"Volume (mL)": 2, **{f"P({name})": 3 for name in LESION_CLASSES}}
@@ -50,10 +52,20 @@ def lesion_row(lesion: Lesion) -> dict[str, str | float]:
     }
     for name in LESION_CLASSES:
         values[f"P({name})"] = lesion.probabilities.get(name, 0.0)
+    values["Second opinion"] = second_opinion_text(lesion)
     return {
         column: value if column in STRING_COLUMNS else round(float(value), _DECIMALS.get(column, 1))
         for column, value in values.items()
     }
+
+
+def second_opinion_text(lesion: Lesion) -> str:
+    """The classifier's top class and its probability, e.g. "hemangioma 87%" ("" without a classifier)."""
+    probabilities = lesion.classifier_probabilities
+    if not probabilities:
+        return ""
+    name = max(probabilities, key=probabilities.get)
+    return f"{name} {100.0 * float(probabilities[name]):.0f}%"
 
 
 def lesion_rows(lesions: Sequence[Lesion]) -> list[dict[str, str | float]]:

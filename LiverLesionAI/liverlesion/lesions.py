@@ -10,12 +10,21 @@ patient's S axis (the z axis for an ordinary axial CT).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 import numpy as np
 from scipy import ndimage
 
+from .class_decision import DEFAULT_CLASS_DECISION, check_class_decision, decide_class
 from .labels import LESION_CLASSES, LESION_LABELS, label_to_class
 from .results import ClassProbabilities, Lesion
 from .volume import LPS_TO_RAS, Volume
+
+#: Per-lesion classifier probabilities: ``{lesion id: {class name: p}}``.
+ClassifierProbabilities = Mapping[int, Mapping[str, float]]
+#: A lesion classifier: ``classifier(ct, instances)`` → :data:`ClassifierProbabilities` (instances on the CT grid),
+#: e.g. :class:`liverlesion.classifier.second_opinion.SecondOpinion`.
+LesionClassifier = Callable[[Volume, np.ndarray], ClassifierProbabilities]
 
 #: 26-connectivity: voxels touching by a face, an edge or a corner belong to one lesion.
 FULL_CONNECTIVITY = np.ones((3, 3, 3), dtype=bool)
@@ -68,6 +77,8 @@ def lesions_from_labelmap(
     probabilities: ClassProbabilities | None = None,
     *,
     min_lesion_ml: float = 0.0,
+    classifier: LesionClassifier | None = None,
+    class_decision: str = DEFAULT_CLASS_DECISION,
 ) -> tuple[np.ndarray, list[Lesion]]:
     """Lesions of a labelmap (e.g. after manual correction): components of the lesion labels, measured.
 
@@ -78,6 +89,7 @@ def lesions_from_labelmap(
         probabilities: lesion-class probabilities; when given they decide each lesion's class,
             otherwise the lesion's majority label does (confidence = that label's voxel fraction).
         min_lesion_ml: components smaller than this are dropped.
+        classifier, class_decision: as in :func:`measure_lesions` (the classifier sees the new instance map).
 
     Returns:
         ``(instances, lesions)``: int32 instance map (ids by decreasing volume) and one record per id.
@@ -86,7 +98,10 @@ def lesions_from_labelmap(
     _check_grid(labelmap, ct, "labelmap")
     lesion_mask = np.isin(labelmap, LESION_LABELS)
     instances = label_lesion_instances(lesion_mask, ct.voxel_volume_ml, min_lesion_ml)
-    return instances, measure_lesions(instances, probabilities, ct, labelmap=labelmap)
+    lesions = measure_lesions(
+        instances, probabilities, ct, labelmap=labelmap, classifier=classifier, class_decision=class_decision
+    )
+    return instances, lesions
 
 
 def measure_lesions(
@@ -95,17 +110,25 @@ def measure_lesions(
     ct: Volume,
     *,
     labelmap: np.ndarray | None = None,
+    classifier_probabilities: ClassifierProbabilities | None = None,
+    classifier: LesionClassifier | None = None,
+    class_decision: str = DEFAULT_CLASS_DECISION,
 ) -> list[Lesion]:
     """One :class:`Lesion` per non-zero id of ``instances`` (sorted by id; ids kept as given).
 
     Args:
         instances: int ``(z, y, x)`` on the grid of ``ct``: lesion id per voxel, 0 elsewhere.
         probabilities: per-voxel class probabilities (background, cyst, hemangioma, metastasis) in a box of
-            the grid. A lesion's class is the argmax of its mean lesion-class probability, renormalised
-            over the three lesion classes.
+            the grid. A lesion's voxel vote is its mean lesion-class probability, renormalised over the three
+            lesion classes.
         ct: CT in HU; gives the geometry (spacing, origin, direction) and the mean HU.
         labelmap: used for the class when ``probabilities`` is None or gives a lesion no lesion-class
             probability at all (majority label among its voxels; confidence = that fraction).
+        classifier_probabilities: the crop classifier's ``{lesion id: {class: p}}`` for these ids (ids it
+            lacks get None).
+        classifier: called as ``classifier(ct, instances)`` for them when ``classifier_probabilities`` is None.
+        class_decision: which distribution types each lesion (:func:`liverlesion.class_decision.decide_class`:
+            "voxel", "classifier" or "mean").
 
     Raises:
         ValueError: shapes differ from the CT grid, or no source of class for some lesion.
@@ -114,6 +137,9 @@ def measure_lesions(
     _check_grid(instances, ct, "instances")
     if labelmap is not None:
         _check_grid(labelmap, ct, "labelmap")
+    class_decision = check_class_decision(class_decision)
+    if classifier_probabilities is None and classifier is not None and instances.any():
+        classifier_probabilities = classifier(ct, instances)
     lesions = []
     boxes = ndimage.find_objects(instances)
     for index, box in enumerate(boxes):
@@ -124,10 +150,13 @@ def measure_lesions(
         class_probabilities = _mean_class_probabilities(probabilities, box, mask)
         if class_probabilities is None:
             class_probabilities = _class_fractions_from_labels(labelmap, box, mask, lesion_id)
-        lesion_class = max(class_probabilities, key=class_probabilities.get)
-        lesions.append(
-            _measure_one(lesion_id, box, mask, ct, lesion_class, class_probabilities)
-        )
+        second = (classifier_probabilities or {}).get(lesion_id)
+        second = None if second is None else {name: float(p) for name, p in second.items()}
+        decision = decide_class(class_probabilities, second, class_decision)
+        lesion_class, confidence = decision or (max(class_probabilities, key=class_probabilities.get), 0.0)
+        lesion = _measure_one(lesion_id, box, mask, ct, lesion_class, class_probabilities)
+        lesion.confidence, lesion.classifier_probabilities = float(confidence), second
+        lesions.append(lesion)
     return lesions
 
 

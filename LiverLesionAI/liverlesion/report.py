@@ -2,6 +2,8 @@
 plain-text table the CLI prints.
 
 Coordinates are world mm (RAS as Slicer shows them, LPS as DICOM stores them); volumes in mL; HU for density.
+``p_<class>`` is the voxel vote, ``p_<class>_roi`` the crop classifier's probability (the "second opinion",
+empty when the model package has no classifier); ``class``/``confidence`` follow the package's class decision.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from . import __version__
 from .labels import LESION_CLASSES
+from .lesion_table import second_opinion_text
 from .results import Lesion, SegmentationResult
 
 #: Columns of lesions.csv, in order.
@@ -22,6 +25,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "class",
     "confidence",
     *(f"p_{name}" for name in LESION_CLASSES),
+    *(f"p_{name}_roi" for name in LESION_CLASSES),
     "volume_ml",
     "long_axis_mm",
     "short_axis_mm",
@@ -68,6 +72,7 @@ def lesion_row(lesion: Lesion) -> dict[str, Any]:
         "class": lesion.lesion_class,
         "confidence": round(lesion.confidence, 4),
         **{f"p_{name}": round(float(lesion.probabilities.get(name, 0.0)), 4) for name in LESION_CLASSES},
+        **{f"p_{name}_roi": _roi_probability(lesion, name) for name in LESION_CLASSES},
         "volume_ml": round(lesion.volume_ml, 4),
         "long_axis_mm": round(lesion.long_axis_mm, 2),
         "short_axis_mm": round(lesion.short_axis_mm, 2),
@@ -83,6 +88,13 @@ def lesion_row(lesion: Lesion) -> dict[str, Any]:
         "voxels": lesion.voxels,
     }
     return row
+
+
+def _roi_probability(lesion: Lesion, name: str) -> float | str:
+    """The classifier's probability of ``name`` rounded, or "" when the lesion has none."""
+    if lesion.classifier_probabilities is None:
+        return ""
+    return round(float(lesion.classifier_probabilities.get(name, 0.0)), 4)
 
 
 def write_lesions_csv(path: str | Path, lesions: Sequence[Lesion]) -> Path:
@@ -101,16 +113,19 @@ def format_lesion_table(result: SegmentationResult) -> str:
     lines = [f"Liver volume: {result.liver_volume_ml:.1f} mL; lesions: {len(result.lesions)}"]
     lines += [f"Warning: {warning}" for warning in result.warnings]
     if result.lesions:
+        second = any(lesion.classifier_probabilities for lesion in result.lesions)
         lines.append(
             f"{'id':>3}  {'class':<11} {'conf':>5}  {'vol mL':>8}  {'long mm':>7}  {'short mm':>8}  "
-            f"{'mean HU':>7}  {'slices':>9}  centroid RAS (mm)"
+            f"{'mean HU':>7}  {'slices':>9}  centroid RAS (mm)" + ("  second opinion" if second else "")
         )
         for lesion in result.lesions:
             r, a, s = lesion.centroid_ras
+            centroid = f"({r:.1f}, {a:.1f}, {s:.1f})"
             lines.append(
                 f"{lesion.id:>3}  {lesion.lesion_class:<11} {lesion.confidence:>5.0%}  {lesion.volume_ml:>8.2f}  "
                 f"{lesion.long_axis_mm:>7.1f}  {lesion.short_axis_mm:>8.1f}  {lesion.mean_hu:>7.0f}  "
-                f"{lesion.slices[0]:>4}-{lesion.slices[1]:<4}  ({r:.1f}, {a:.1f}, {s:.1f})"
+                f"{lesion.slices[0]:>4}-{lesion.slices[1]:<4}  "
+                + (f"{centroid:<24}  {second_opinion_text(lesion)}" if second else centroid)
             )
     return "\n".join(lines)
 

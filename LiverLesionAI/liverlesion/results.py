@@ -15,9 +15,11 @@ class Lesion:
 
     Attributes:
         id: 1-based lesion number, also its value in the instance map.
-        lesion_class: "cyst", "hemangioma" or "metastasis" (argmax of mean class probability).
-        confidence: mean probability of ``lesion_class`` over the lesion, renormalised over lesion classes, 0..1.
-        probabilities: mean probability per lesion class (renormalised to sum to 1).
+        lesion_class: "cyst", "hemangioma" or "metastasis": argmax of the distribution the model package's
+            ``class_decision`` picks (:mod:`liverlesion.class_decision`; default the voxel vote ``probabilities``).
+        confidence: that distribution's probability of ``lesion_class``, 0..1.
+        probabilities: the voxel vote: mean probability per lesion class over the lesion's voxels
+            (renormalised to sum to 1).
         volume_ml: lesion volume in mL.
         long_axis_mm: longest in-plane (axial) diameter, mm.
         short_axis_mm: longest diameter perpendicular to the long axis in that same slice, mm.
@@ -25,6 +27,8 @@ class Lesion:
         mean_hu: mean CT value inside the lesion.
         slices: first and last axial index ``(z)`` of the input array the lesion touches.
         voxels: number of voxels.
+        classifier_probabilities: the crop classifier's ("second opinion") probability per lesion class, or
+            None when the model package has no classifier.
     """
 
     id: int
@@ -39,6 +43,7 @@ class Lesion:
     mean_hu: float
     slices: tuple[int, int]
     voxels: int = 0
+    classifier_probabilities: dict[str, float] | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict (the lesions.json row)."""

@@ -4,7 +4,9 @@ Data flow (DESIGN.md): canonical orientation → stage 1 on the whole volume at 
 probability resampled back (only around the liver) and thresholded → largest component, holes filled →
 crop to the liver box + margin → stage 2 on the liver slices of the crop at the lesion spacing, with the liver
 mask as an extra channel → class probabilities back on the crop → lesion voxels inside the (slightly dilated)
-liver → connected components → measured on the input grid (:mod:`liverlesion.lesions`).
+liver → connected components → (when the package has one) the crop classifier's "second opinion" per lesion on
+the canonical grid → measured and typed on the input grid (:mod:`liverlesion.lesions`, the package's
+``class_decision``: :mod:`liverlesion.class_decision`).
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
+from ..classifier.second_opinion import SecondOpinion
 from ..config import CascadeConfig, StageConfig
 from ..labels import LIVER, class_to_label
-from ..lesions import label_lesion_instances, measure_lesions
+from ..lesions import ClassifierProbabilities, label_lesion_instances, measure_lesions
 from ..model_package import ModelPackage, load_model_package
 from ..orientation import CanonicalTransform, to_canonical
 from ..preprocessing import resample_to_shape, resampled_shape, window_normalise
@@ -35,6 +39,8 @@ LIVER_THRESHOLD = 0.5
 LESION_TOLERANCE_VOXELS = 2
 #: Canonical slices resampled at a time when bringing the class probabilities back (bounds peak memory).
 SLAB_SLICES = 16
+#: The classifier's crop square reaches at most this far (mm) beyond a lesion of diameter d: max(this, 0.75 d).
+CLASSIFIER_CONTEXT_MM = 12.0
 NO_LIVER_WARNING = "no liver found: the liver network found no liver in this volume (is it an abdominal CT?)"
 
 
@@ -53,11 +59,13 @@ class Segmenter:
     Args:
         package: the verified model package.
         predictors: ``{"liver": …, "lesion": …}`` from :func:`make_predictors`.
+        classifier: the package's crop classifier (None: none in the package; lesions are typed by the voxel vote).
     """
 
     package: ModelPackage
     predictors: dict[str, Predictor]
     timings: dict[str, float] = field(default_factory=dict)
+    classifier: SecondOpinion | None = None
 
     @classmethod
     def load(
@@ -66,7 +74,8 @@ class Segmenter:
         """Load and verify the package (default: the bundled one) and start the backend."""
         start = time.perf_counter()
         package = load_model_package(model_dir)
-        segmenter = cls(package, make_predictors(package, backend, threads))
+        classifier = SecondOpinion.from_package(package, backend, threads=1)
+        segmenter = cls(package, make_predictors(package, backend, threads), classifier=classifier)
         segmenter.timings["load_model"] = time.perf_counter() - start
         return segmenter
 
@@ -108,12 +117,45 @@ class Segmenter:
         liver_crop |= instances > 0
         clock.lap("lesion_components")
 
+        second_opinion = None
+        if self.classifier is not None and instances.any():
+            progress(0.91, "Classifying lesions (second opinion)")
+            second_opinion = self.classify(canonical, crop_box, instances)
+            clock.lap("lesion_classifier")
+
         progress(0.92, "Measuring lesions")
-        result = _on_input_grid(volume, transform, crop_box, liver_crop, instances, quantised, with_probabilities)
+        result = _on_input_grid(
+            volume, transform, crop_box, liver_crop, instances, quantised, with_probabilities,
+            second_opinion, self.package.class_decision,
+        )
         clock.lap("measure_and_map_back")
         result.timings = timings
         progress(1.0, f"Done: {len(result.lesions)} lesion(s)")
         return result
+
+    def classify(self, canonical: Volume, crop_box: Box, instances: np.ndarray) -> ClassifierProbabilities:
+        """The crop classifier's probabilities of every lesion of ``instances`` (int ids on the canonical crop
+        ``crop_box``); the CT is read in-plane beyond the crop as far as a lesion's crop square can reach.
+
+        Raises:
+            ValueError: the segmenter has no classifier.
+        """
+        if self.classifier is None:
+            raise ValueError("this model package has no lesion classifier")
+        boxes = [box for box in ndimage.find_objects(instances) if box is not None]
+        if not boxes:
+            return {}
+        diameter_mm = max(
+            max((b.stop - b.start) * canonical.spacing[2 - axis] for axis, b in ((1, box[1]), (2, box[2])))
+            for box in boxes
+        )
+        reach_mm = max(CLASSIFIER_CONTEXT_MM, 0.75 * diameter_mm) + max(canonical.spacing[:2])
+        margin = (0, *(int(np.ceil(reach_mm / canonical.spacing[2 - axis])) for axis in (1, 2)))
+        wide = _grow(crop_box, margin, canonical.shape)
+        inner = tuple(slice(c.start - w.start, c.stop - w.start) for c, w in zip(crop_box, wide, strict=True))
+        wide_instances = np.zeros(tuple(b.stop - b.start for b in wide), dtype=instances.dtype)
+        wide_instances[inner] = instances
+        return self.classifier.canonical(canonical.array[wide], canonical.spacing, wide_instances)
 
     def _liver(self, canonical: Volume, progress: ProgressCallback, clock: _Clock) -> _Canonical | None:
         """Stage 1 → cleaned liver mask over its box on the canonical grid (None when there is no liver)."""
@@ -283,8 +325,10 @@ def _on_input_grid(
     instances_crop: np.ndarray,
     probabilities_crop: np.ndarray,
     with_probabilities: bool,
+    classifier_probabilities: ClassifierProbabilities | None = None,
+    class_decision: str = "voxel",
 ) -> SegmentationResult:
-    """Map the crop's masks and probabilities to the input grid, measure lesions, build the labelmap."""
+    """Map the crop's masks and probabilities to the input grid, measure and type lesions, build the labelmap."""
     liver_in, box_in = box_to_input(liver_crop, crop_box, transform)
     instances_box, _ = box_to_input(instances_crop, crop_box, transform)
     probabilities_box, _ = box_to_input(probabilities_crop, crop_box, transform, fill=0)
@@ -295,7 +339,10 @@ def _on_input_grid(
 
     instances = np.zeros(volume.shape, dtype=np.int32)
     instances[box_in] = instances_box
-    lesions = measure_lesions(instances, probabilities, volume)
+    lesions = measure_lesions(
+        instances, probabilities, volume, classifier_probabilities=classifier_probabilities,
+        class_decision=class_decision,
+    )
 
     labels = np.zeros(len(lesions) + 1 if not lesions else max(lesion.id for lesion in lesions) + 1, np.uint8)
     for lesion in lesions:

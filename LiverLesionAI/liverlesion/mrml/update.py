@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..class_decision import DEFAULT_CLASS_DECISION, apply_class_decision
 from ..labels import LESION_CLASSES, METASTASIS, label_to_class
 from ..lesion_edits import (
     class_hint_labelmap,
@@ -13,7 +14,7 @@ from ..lesion_edits import (
     instances_from_segment_masks,
     lesions_with_probability_evidence,
 )
-from ..lesions import measure_lesions
+from ..lesions import LesionClassifier, measure_lesions
 from ..results import ClassProbabilities, Lesion, SegmentationResult
 from ..volume import Volume
 from .report_nodes import fill_labels, fill_table, new_labels_node
@@ -32,7 +33,9 @@ from .vtk_bridge import batch_modify, scene_of
 UNCLASSIFIED_FALLBACK = label_to_class(METASTASIS)
 
 
-def update_lesions(lesion_nodes: LesionNodes, *, min_lesion_ml: float = 0.0) -> LesionNodes:
+def update_lesions(
+    lesion_nodes: LesionNodes, *, min_lesion_ml: float = 0.0, classifier: LesionClassifier | None = None
+) -> LesionNodes:
     """Re-derive lesions, classes and measurements from the (edited) segments; updates the nodes in place.
 
     Every segment except the liver segment is a lesion segment; each 3D connected component of a lesion
@@ -43,8 +46,15 @@ def update_lesions(lesion_nodes: LesionNodes, *, min_lesion_ml: float = 0.0) -> 
     Lesion segments are then replaced by one segment per lesion (renamed, recoloured, re-tagged), and the
     labels and table rebuilt. The liver segment is left exactly as it is.
 
+    With a ``classifier`` (the model package's crop classifier,
+    :meth:`liverlesion.classifier.second_opinion.SecondOpinion.from_model_dir`; None when the package has none)
+    every edited lesion is classified again on the CT and typed by the classifier's ``class_decision``; a lesion
+    the voxel vote cannot type then takes the classifier's class.
+
     Args:
         min_lesion_ml: drop components smaller than this (e.g. crumbs left by scissors); default keeps all.
+        classifier: ``classifier(ct, instances)`` → ``{lesion id: {class: p}}`` (its ``class_decision``
+            attribute, default "voxel", picks the class).
     """
     nodes = complete_nodes(lesion_nodes)
     segmentation_node, volume_node = nodes.segmentation, nodes.volume
@@ -67,7 +77,7 @@ def update_lesions(lesion_nodes: LesionNodes, *, min_lesion_ml: float = 0.0) -> 
     instances, source = instances_from_segment_masks(
         [crops[segment_id] for segment_id in lesion_ids], ct.shape, ct.voxel_volume_ml, min_lesion_ml
     )
-    lesions, warnings = _measure_edited(instances, source, hints, nodes.probabilities, ct)
+    lesions, warnings = _measure_edited(instances, source, hints, nodes.probabilities, ct, classifier)
 
     labelmap = edited_labelmap(liver_mask, instances, lesions)
     nodes.result = SegmentationResult(
@@ -100,17 +110,25 @@ def _measure_edited(
     hints: Sequence[str | None],
     probabilities: ClassProbabilities | None,
     ct: Volume,
+    classifier: LesionClassifier | None = None,
 ) -> tuple[list[Lesion], list[str]]:
-    """Measure edited lesions; classes from the probabilities, else the segment's hint, else the fallback."""
+    """Measure edited lesions; classes by the class decision over the voxel vote and the classifier; without a
+    voxel vote the segment's hint stands in for it, and without either the classifier or else the fallback."""
     lesion_hints = [hints[source[i]] for i in range(1, len(source))]
     evidence = lesions_with_probability_evidence(instances, probabilities)
     hint_labels = class_hint_labelmap(instances, [hint or UNCLASSIFIED_FALLBACK for hint in lesion_hints])
-    lesions = measure_lesions(instances, probabilities, ct, labelmap=hint_labels)
+    decision = getattr(classifier, "class_decision", DEFAULT_CLASS_DECISION)
+    lesions = measure_lesions(
+        instances, probabilities, ct, labelmap=hint_labels, classifier=classifier, class_decision=decision
+    )
     warnings = []
     for lesion in lesions:
         if not evidence[lesion.id] and lesion_hints[lesion.id - 1] is None:
             lesion.confidence = 0.0
             lesion.probabilities = {name: 0.0 for name in LESION_CLASSES}
+            if lesion.classifier_probabilities:
+                apply_class_decision(lesion, decision)
+                continue
             warnings.append(
                 f"L{lesion.id}: the model gave no lesion probability under it and its segment declares no lesion "
                 f"type; reported as {lesion.lesion_class} with 0% confidence — set the type in the segment's "
