@@ -120,7 +120,13 @@ def segment_study(study: Study, outdir: Path, segmenter, args: argparse.Namespac
     result.timings = {"read": read_seconds, **result.timings}
     result.warnings = warnings + result.warnings
     progress(0.95, "Writing outputs")
-    model = {"name": segmenter.package.name, "version": segmenter.package.version, "backend": args.backend}
+    model = {
+        "name": segmenter.package.name,
+        "version": segmenter.package.version,
+        "backend": args.backend,
+        "class_decision": segmenter.package.class_decision,
+        "lesion_classifier": getattr(segmenter, "classifier", None) is not None,
+    }
     paths = write_outputs(outdir, result, with_probabilities=args.probabilities, source=str(study.path), model=model)
     progress(1.0, "Done")
     return {
