@@ -95,3 +95,27 @@ def test_a_painted_lesion_with_no_other_evidence_takes_the_classifiers_class_wit
     assert new[0].probabilities == {name: 0.0 for name in LESION_CLASSES}
     assert new[0].lesion_class == max(LESION_CLASSES, key=second.get)
     assert new[0].confidence == pytest.approx(max(second.values()))
+
+
+def test_background_outputs_load_with_their_second_opinions_and_class_decision(lesion_nodes, tmp_path):
+    from liverlesion.class_decision import apply_class_decision
+    from liverlesion.lesion_edits import edited_labelmap
+    from liverlesion.outputs import write_outputs
+
+    result = lesion_nodes.result
+    for lesion in result.lesions:  # a second opinion that always disagrees with the voxel vote
+        other = "cyst" if lesion.lesion_class != "cyst" else "metastasis"
+        lesion.classifier_probabilities = {name: 0.8 if name == other else 0.1 for name in LESION_CLASSES}
+        apply_class_decision(lesion, "classifier")
+    liver = result.labelmap.array == 1
+    result.labelmap = result.labelmap.with_array(edited_labelmap(liver, result.instances, result.lesions))
+    write_outputs(tmp_path, result, with_probabilities=True, source="phantom", model={"class_decision": "classifier"})
+
+    loaded = mrml.load_results_into_scene(lesion_nodes.volume, tmp_path, show_3d=False).result.lesions
+
+    assert [(x.voxels, x.lesion_class, x.confidence) for x in loaded] == [
+        (x.voxels, x.lesion_class, pytest.approx(0.8)) for x in result.lesions
+    ]
+    assert [x.classifier_probabilities for x in loaded] == [x.classifier_probabilities for x in result.lesions]
+    for x, y in zip(loaded, result.lesions, strict=True):
+        assert x.probabilities == pytest.approx(y.probabilities, abs=1e-4)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..class_decision import apply_class_decision
 from ..errors import InvalidInputError
 from ..labels import LESION_CLASSES, LESION_LABELS, LIVER
 from ..lesion_edits import edited_labelmap
@@ -38,7 +39,8 @@ def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = 
 
     Reads ``OUTDIR/labelmap.nii.gz`` (required, on the CT grid) and ``OUTDIR/probabilities.nrrd`` (optional)
     and re-measures the lesions with :func:`liverlesion.lesions.lesions_from_labelmap`, which is what the
-    pipeline itself runs, so the numbers equal ``lesions.json``. Warnings in ``lesions.json`` are kept.
+    pipeline itself runs, so the numbers equal ``lesions.json``. Warnings in ``lesions.json`` are kept, and so are
+    the crop classifier's probabilities (matched by voxel count and centroid), typed by its ``class_decision``.
 
     Raises:
         InvalidInputError: the labelmap is missing or not on the grid of the volume.
@@ -57,6 +59,7 @@ def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = 
     probabilities = read_probabilities_file(outdir / "probabilities.nrrd", ct)
     labels = np.asarray(labelmap.array, dtype=np.uint8)
     instances, lesions = lesions_from_labelmap(labels, ct, probabilities)
+    _restore_second_opinions(lesions, outdir / "lesions.json")
     liver_mask = np.isin(labels, (LIVER, *LESION_LABELS))
     result = SegmentationResult(
         labelmap=ct.with_array(edited_labelmap(labels == LIVER, instances, lesions)),
@@ -67,6 +70,24 @@ def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = 
         warnings=_warnings_of(outdir / "lesions.json"),
     )
     return result_to_nodes(volume_node, result, show_3d=show_3d)
+
+
+def _restore_second_opinions(lesions, lesions_json: Path) -> None:
+    """Give re-measured lesions the classifier probabilities of their ``lesions.json`` entry and re-type them."""
+    if not lesions_json.is_file():
+        return
+    data = json.loads(lesions_json.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        return
+    decision = (data.get("model") or {}).get("class_decision", "voxel")
+    entries = [e for e in data.get("lesions", []) if isinstance(e, dict) and e.get("classifier_probabilities")]
+    for lesion in lesions:
+        for entry in entries:
+            close = np.linalg.norm(np.subtract(entry.get("centroid_lps", (np.inf,) * 3), lesion.centroid_lps)) < 0.5
+            if entry.get("voxels") == lesion.voxels and close:
+                lesion.classifier_probabilities = {k: float(v) for k, v in entry["classifier_probabilities"].items()}
+                apply_class_decision(lesion, decision)
+                break
 
 
 def _warnings_of(lesions_json: Path) -> list[str]:
