@@ -289,6 +289,8 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         ScriptedLoadableModuleLogic.__init__(self)
         self._job = None
         self._lesionNodes = None
+        self._modelOptions = {"model_dir": None, "backend": "onnxruntime"}
+        self._secondOpinion = None  # (model options it was loaded with, SecondOpinion or None)
 
     def getParameterNode(self):
         return LiverLesionAIParameterNode(super().getParameterNode())
@@ -311,6 +313,7 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         """
         if self.isRunning():
             raise RuntimeError(_("A segmentation is already running; cancel it first."))
+        self._modelOptions = {"model_dir": None, "backend": backend}
         options = {
             "backend": backend,
             "threads": threads,
@@ -338,6 +341,7 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         """Segment in Slicer's own process (scripts, self-test); ``options`` go to ``mrml.segment_volume_node``."""
         from liverlesion import mrml
 
+        self._modelOptions = {"model_dir": options.get("model_dir"), "backend": options.get("backend", "onnxruntime")}
         self._lesionNodes = mrml.segment_volume_node(volumeNode, progress=progress, **options)
         return self._lesionNodes
 
@@ -359,11 +363,22 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         return self._lesionNodes
 
     def updateLesions(self, nodesOrParameterNode):
-        """Re-derive classes and measurements from the current segments; returns the updated LesionNodes."""
+        """Re-derive classes and measurements from the current segments (edited lesions are classified again by
+        the model package's lesion classifier, when it has one); returns the updated LesionNodes."""
         from liverlesion import mrml
 
-        self._lesionNodes = mrml.update_lesions(self.lesionNodes(nodesOrParameterNode))
+        nodes = self.lesionNodes(nodesOrParameterNode)
+        self._lesionNodes = mrml.update_lesions(nodes, classifier=self.secondOpinion())
         return self._lesionNodes
+
+    def secondOpinion(self):
+        """The lesion classifier of the model package in use (None when it has none), loaded on first use."""
+        if self._secondOpinion is None or self._secondOpinion[0] != self._modelOptions:
+            from liverlesion.classifier.second_opinion import SecondOpinion
+
+            options = dict(self._modelOptions)
+            self._secondOpinion = (options, SecondOpinion.from_model_dir(options["model_dir"], options["backend"]))
+        return self._secondOpinion[1]
 
     def exportResults(self, nodesOrParameterNode, outputDir: str, formats) -> dict:
         """Write ``formats`` (EXPORT_* keys) into ``outputDir``; returns ``{format: path}``."""

@@ -125,6 +125,47 @@ def test_exports_need_a_result_and_write_each_format(a_session, a_phantom_ct, a_
         a_session.export(tmp_path, ["dicom"])
 
 
+def test_update_lesions_reclassifies_edited_lesions_with_the_classifier_loaded_once(
+    a_session, a_phantom_ct, a_result, untrained_classifier
+):
+    pytest.importorskip("onnxruntime")
+    from liverlesion import mrml
+    from liverlesion.classifier.predict import ClassifierSession
+    from liverlesion.classifier.second_opinion import SecondOpinion
+    from liverlesion.web.table import WEB_COLUMNS, web_rows
+
+    classifier = SecondOpinion(ClassifierSession.load(untrained_classifier), "classifier")
+    loads = []
+    a_session.classifier_source = lambda: loads.append(1) or classifier
+    a_session.load(a_phantom_ct)
+    a_session.show_result(a_result)
+    nodes = a_session.update()
+    expected = classifier(mrml.volume_node_to_volume(nodes.volume), nodes.result.instances)
+    lesions = a_session.lesions()
+    assert lesions and {lesion.id for lesion in lesions} == set(expected)
+    for lesion in lesions:
+        assert lesion.classifier_probabilities == pytest.approx(expected[lesion.id])
+    column = WEB_COLUMNS.index("Second opinion")
+    for row in web_rows(lesions):
+        top = max(expected[row["id"]], key=expected[row["id"]].get)
+        assert row["cells"][column] == f"{top} {100 * expected[row['id']][top]:.0f}%"
+    a_session.update()
+    assert loads == [1]
+
+
+def test_the_classifier_comes_from_the_injected_segmenter_or_the_model_package(a_stand_in_segmenter, tmp_path):
+    from types import SimpleNamespace
+
+    from liverlesion.errors import ModelError
+    from liverlesion.web.session import classifier_loader
+
+    marker = object()
+    assert classifier_loader({}, SimpleNamespace(classifier=marker))() is marker
+    assert classifier_loader({"model_dir": a_stand_in_segmenter.package.folder})() is None  # no classifier in it
+    with pytest.raises(ModelError):
+        classifier_loader({"model_dir": tmp_path})()
+
+
 def test_the_pipeline_process_reports_progress_and_returns_the_same_result(a_phantom_ct, a_stand_in_segmenter, a_result):
     from liverlesion.io import read_ct
     from liverlesion.web.worker import PipelineWorker

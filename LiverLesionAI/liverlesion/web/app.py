@@ -31,7 +31,7 @@ from trame_slicer.app.logic import SegmentEditorLogic  # noqa: E402
 from trame_slicer.core import LayoutManager, SlicerApp  # noqa: E402
 from trame_slicer.rca_view import register_rca_factories  # noqa: E402
 
-from .session import ViewerSession  # noqa: E402
+from .session import ViewerSession, classifier_loader  # noqa: E402
 from .ui import ViewerUI, slice_view_ui, threed_view_ui  # noqa: E402
 from .web_logic import WebLogic  # noqa: E402
 from .worker import PipelineWorker  # noqa: E402
@@ -62,7 +62,9 @@ class LiverLesionWebApp(TrameApp):
         )
         self.layout_manager.set_layout(DEFAULT_LAYOUT)
 
-        self.session = ViewerSession(self.slicer_app)
+        self.session = ViewerSession(
+            self.slicer_app, classifier_source=classifier_loader(segment_options, segmenter)
+        )
         self.worker = PipelineWorker(segment_options, segmenter)
         self.worker.warm_up().add_done_callback(_log_warm_up)
         self.logic = WebLogic(self.server, self.session, self.worker)

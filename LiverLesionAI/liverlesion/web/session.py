@@ -7,7 +7,8 @@ that owns the scene (the server's event-loop thread), except :meth:`ViewerSessio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,12 +44,17 @@ class ViewerSession:
 
     Args:
         slicer_app: trame-slicer's app (scene, logics, views).
+        classifier_source: returns the lesion classifier that *Update lesions* re-classifies edited lesions with
+            (a :class:`~liverlesion.classifier.second_opinion.SecondOpinion`, or None when the model package has
+            none); called once, on the first update (:func:`classifier_loader`). None: no classifier.
     """
 
     slicer_app: SlicerApp
     volume_node: Any = None
     lesion_nodes: Any = None
     input_name: str = ""
+    classifier_source: Callable[[], Any] | None = None
+    _classifier: list = field(default_factory=list, init=False, repr=False)  # [loaded classifier] once loaded
 
     @property
     def scene(self):
@@ -169,10 +175,21 @@ class ViewerSession:
         from .. import mrml
 
         self._require_result()
+        classifier = self.classifier()
         self.slicer_app.segmentation_editor.deactivate_effect()
-        self.lesion_nodes = mrml.update_lesions(self.lesion_nodes)
+        self.lesion_nodes = mrml.update_lesions(self.lesion_nodes, classifier=classifier)
         self._show_result()
         return self.lesion_nodes
+
+    def classifier(self) -> Any:
+        """The lesion classifier for *Update lesions* (None without one), loaded on the first call.
+
+        Raises:
+            ModelError: the model package's classifier cannot be loaded (tried again on the next call).
+        """
+        if not self._classifier:
+            self._classifier.append(self.classifier_source() if self.classifier_source is not None else None)
+        return self._classifier[0]
 
     def _drop(self, previous: Any) -> None:
         """Remove the nodes of a previous result that the new result does not reuse."""
@@ -253,6 +270,22 @@ class ViewerSession:
     def _require_result(self) -> None:
         if self.lesion_nodes is None:
             raise InvalidInputError("no segmentation yet; click Segment & Classify first")
+
+
+def classifier_loader(segment_options: dict[str, Any] | None = None, segmenter: Any = None) -> Callable[[], Any]:
+    """What :attr:`ViewerSession.classifier_source` should be for a viewer whose pipeline process runs
+    ``segmenter`` (its ``classifier``) or loads the model package of ``segment_options`` (``model_dir``,
+    ``backend``; the classifier is then loaded a second time, in the viewer process)."""
+
+    def load() -> Any:
+        if segmenter is not None:
+            return getattr(segmenter, "classifier", None)
+        from ..classifier.second_opinion import SecondOpinion
+
+        options = segment_options or {}
+        return SecondOpinion.from_model_dir(options.get("model_dir"), options.get("backend") or "onnxruntime")
+
+    return load
 
 
 def _renamed(error: InvalidInputError, path: Path, name: str) -> InvalidInputError:

@@ -18,9 +18,10 @@ WEB_COLUMNS: tuple[str, ...] = (
     "Long axis (mm)",
     "Short axis (mm)",
     "Mean HU",
+    "Second opinion",
 )
 #: Short headers for the narrow panel, same order as :data:`WEB_COLUMNS`.
-WEB_HEADERS: tuple[str, ...] = ("", "Class", "%", "mL", "Long", "Short", "HU")
+WEB_HEADERS: tuple[str, ...] = ("", "Class", "%", "mL", "Long", "Short", "HU", "2nd opinion")
 
 
 def _hex(rgb: tuple[float, float, float]) -> str:

@@ -205,7 +205,10 @@ class ViewerUI:
     def _lesion_table(self) -> None:
         n, logic = self.n, self.logic
         html.Div("Lesions (click a row to centre the views on it and edit it)", classes="text-subtitle-2")
-        html.Div("% confidence, mL volume, long / short axis mm, mean HU", classes="text-caption")
+        html.Div(
+            "% confidence, mL volume, long / short axis mm, mean HU; 2nd opinion: the lesion classifier's class",
+            classes="text-caption",
+        )
         with v.VTable(density="compact", hover=True, raw_attrs=[testid("lesion-table")], classes="lesion-table"):
             with html.Thead(), html.Tr():
                 for title in WEB_HEADERS:
