@@ -257,3 +257,16 @@ def test_the_bundled_model_finds_a_plausible_liver_in_a_real_dicom_series(shared
     assert run.returncode == 0, run.stderr
     final = json.loads(run.stdout.splitlines()[-1])
     assert 800 <= final["liver_volume_ml"] <= 3000
+
+
+def test_a_corrupt_dicom_folder_prints_one_line_even_from_a_subprocess(untrained_model, tmp_path):
+    """ITK writes its own warnings to the C-level stderr, which capsys cannot see: check the real process."""
+    folder = make_corrupt_dicom(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "liverlesion", "segment", str(folder), "-o", str(tmp_path / "out"),
+         "--model", str(untrained_model), "--progress", "none"],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "DICOM" in done.stderr

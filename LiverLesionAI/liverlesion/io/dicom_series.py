@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from liverlesion.errors import InvalidInputError
+from liverlesion.io.sitk_quiet import simpleitk
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class DicomSeries:
 
 def find_dicom_series(folder: Path) -> list[DicomSeries]:
     """Every DICOM series in ``folder`` and its sub-folders, largest (most files) first."""
-    import SimpleITK as sitk
+    sitk = simpleitk()
 
     found: list[DicomSeries] = []
     for directory, _subdirs, files in sorted(os.walk(folder)):
@@ -56,7 +57,7 @@ def choose_series(
 
 def read_dicom_series(series: DicomSeries, folder: Path):
     """Read ``series`` into a ``SimpleITK.Image`` (GDCM applies Rescale Slope/Intercept, giving HU)."""
-    import SimpleITK as sitk
+    sitk = simpleitk()
 
     if len(series.files) < 2:
         raise InvalidInputError(

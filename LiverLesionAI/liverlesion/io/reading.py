@@ -16,6 +16,7 @@ import numpy as np
 from liverlesion.errors import InvalidInputError
 from liverlesion.io.dicom_series import choose_series, find_dicom_series, first_itk_line, read_dicom_series
 from liverlesion.io.file_checks import check_nifti_complete, check_not_a_picture
+from liverlesion.io.sitk_quiet import simpleitk
 from liverlesion.volume import Volume
 
 #: File name endings read_volume accepts, and the ITK ImageIO that reads each.
@@ -89,7 +90,7 @@ def read_ct(path: str | Path, warn: Callable[[str], None] | None = None) -> Volu
 
 
 def _read_file(path: Path, image_io: str):
-    import SimpleITK as sitk
+    sitk = simpleitk()
 
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
@@ -123,7 +124,7 @@ def _read_series_of_file(path: Path, warn: Callable[[str], None] | None) -> Volu
 
 def image_to_volume(image, path: Path) -> Volume:
     """Convert a ``SimpleITK.Image`` to a :class:`Volume`, rejecting 2D and multi-component images."""
-    import SimpleITK as sitk
+    sitk = simpleitk()
 
     components = image.GetNumberOfComponentsPerPixel()
     if components > 1:
