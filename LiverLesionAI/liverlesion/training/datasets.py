@@ -12,6 +12,7 @@ Value :data:`IGNORE` marks padding.
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -188,7 +189,8 @@ def _save_cached(cache_dir, spec, seed, cases) -> None:
                 f"direction{i}": case.ct.direction,
             }
         )
-    temporary = path.with_suffix(".tmp.npz")
+    # A name of this process's own: several runs may fill the same cache at once (last rename wins; same content).
+    temporary = path.with_suffix(f".{os.getpid()}.tmp.npz")
     np.savez_compressed(temporary, **arrays)
     temporary.replace(path)
 
