@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -24,9 +23,7 @@ SHARED_CT = [
 def test_every_shared_ct_reads_with_its_documented_grid_and_plausible_hu(
     shared_data, relative, shape, spacing
 ):
-    start = time.perf_counter()
     volume = read_volume(shared_data / relative)
-    seconds = time.perf_counter() - start
     assert volume.shape == shape
     np.testing.assert_allclose(volume.spacing, spacing, atol=1e-4)
     assert volume.array.dtype == np.int16
@@ -34,7 +31,6 @@ def test_every_shared_ct_reads_with_its_documented_grid_and_plausible_hu(
     assert volume.array.min() <= -1000 and 1000 <= volume.array.max() <= 4000
     body = volume.array[volume.shape[0] // 2, 200:300, 200:300]
     assert -200 < np.median(body) < 200, "the centre of a mid slice is soft tissue"
-    assert seconds < 5, f"reading {relative} took {seconds:.2f} s"
 
 
 @pytest.mark.shared_data

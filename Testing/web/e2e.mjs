@@ -4,7 +4,8 @@
 // Drives the page like a user: load a CT by server path → Segment & Classify (double click: one run) → read the
 // lesion table → click the largest lesion → Paint a stroke in the axial view → Update lesions → download
 // seg.nrrd / NIfTI / CSV / JSON → upload a PNG (error shown) → the app still works.
-// Prints one JSON object (last stdout line) with what it saw and the timings (ms); the pytest driver asserts on it.
+// Prints one JSON object (last stdout line) with what it saw and the timings (ms); the pytest driver asserts on
+// what it saw (never on the timings: they depend on the machine; benchmarks/bench_web.py reports them).
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,8 +26,9 @@ async function viewImage(page, view) {
   return page.locator(byTestId(`view-${view}`)).locator('xpath=..').locator('img.image-display-area').getAttribute('src');
 }
 
-// Resolves once the view shows a frame other than `previous` (a new image came over the websocket).
-async function waitForNewFrame(page, view, previous, timeout = 20000) {
+// Resolves once the view shows a frame other than `previous` (a new image came over the websocket), with the
+// milliseconds it took; `timeout` only guards against a hung page.
+async function waitForNewFrame(page, view, previous, timeout = 60000) {
   const start = Date.now();
   for (;;) {
     const src = await viewImage(page, view).catch(() => null);
@@ -34,6 +36,27 @@ async function waitForNewFrame(page, view, previous, timeout = 20000) {
     if (Date.now() - start > timeout) throw new Error(`view ${view}: no new frame within ${timeout} ms`);
     await page.waitForTimeout(10);
   }
+}
+
+// Starts recording, in the page, every progress value the bar shows while the Cancel button is there (a run is
+// in progress) and whether the lesion table had a row yet; `progressSeen` reads the record.
+async function recordProgress(page) {
+  await page.evaluate(() => {
+    window.__progressSeen = [];
+    window.__progressTimer = setInterval(() => {
+      const bar = document.querySelector('[data-testid="progress-bar"]');
+      if (!bar || !document.querySelector('[data-testid="cancel-button"]')) return;
+      const value = Number(bar.getAttribute('aria-valuenow'));
+      const seen = window.__progressSeen;
+      if (seen.length && seen[seen.length - 1].value === value) return;
+      const result = document.querySelector('[data-testid="lesion-row"], [data-testid="no-lesions"]') !== null;
+      seen.push({ value, result_shown: result });
+    }, 5);
+  });
+}
+
+async function progressSeen(page) {
+  return page.evaluate(() => { clearInterval(window.__progressTimer); return window.__progressSeen; });
 }
 
 async function rows(page) {
@@ -74,6 +97,9 @@ try {
     );
   }
   out.timings_ms.page_load = Date.now() - t0;
+  out.views_rendered = await page.evaluate((views) => views.filter((id) => document
+    .querySelector(`[data-testid="view-${id}"]`)?.parentElement?.querySelector('img.image-display-area')
+    ?.src?.startsWith('blob:')), ['axial', 'coronal', 'sagittal', '3d']);
   out.steps.push('page loaded');
 
   // 2. Load the CT by its server path.
@@ -91,6 +117,8 @@ try {
 
   // 3. Segment & Classify, clicked twice in a row: one run only; progress shows; the table fills.
   const segment = page.locator(byTestId('segment-button'));
+  out.rows_before_segment = (await rows(page)).length;
+  await recordProgress(page);
   t0 = Date.now();
   await segment.click();
   await segment.click({ force: true, noWaitAfter: true, timeout: 2000 }).catch(() => {});
@@ -109,10 +137,12 @@ try {
   await page.click(byTestId('wl-liver'));
   out.timings_ms.click_to_frame_while_running = await waitForNewFrame(page, 'axial', before);
   out.still_running_when_frame_came = (await page.locator(byTestId('cancel-button')).count()) > 0;
+  out.progress_when_frame_came = Number(await page.getAttribute(byTestId('progress-bar'), 'aria-valuenow'));
   await page.locator(`${byTestId('lesion-row')}, ${byTestId('no-lesions')}, ${byTestId('error-message')}`)
     .first().waitFor({ timeout: 300000 });
   out.timings_ms.click_to_result = Date.now() - t0;
   await page.waitForFunction(() => !document.querySelector('[data-testid="cancel-button"]'), null, { timeout: 60000 });
+  out.progress_while_running = await progressSeen(page);
   out.runs_started_seen_while_running = Number(running);
   out.runs_started = Number(await page.getAttribute(byTestId('segment-button'), 'data-runs'));
   out.error_after_segment = (await page.locator(byTestId('error-message')).count())
@@ -156,6 +186,7 @@ try {
     t0 = Date.now();
     await page.mouse.up();
     out.timings_ms.paint_release_to_frame = await waitForNewFrame(page, 'axial', frame);
+    out.frame_after_paint_release = true;
     await page.waitForTimeout(1500);
     out.screenshots.painted = await shot(page, '04_painted');
 
@@ -198,6 +229,7 @@ try {
   const frame = await viewImage(page, 'axial');
   await page.click(byTestId('fit-views'));
   out.timings_ms.fit_click_to_frame_after_error = await waitForNewFrame(page, 'axial', frame);
+  out.frame_after_fit_click_after_error = true;
   out.segment_enabled_after_png = await segment.isEnabled();
   out.ok = true;
 } catch (error) {

@@ -2,7 +2,8 @@
 
 One server (``serve_app.py``, 127.0.0.1, a free port) and one scripted user session (``e2e.mjs``): load a phantom
 CT → Segment & Classify (double-clicked: one run) → table → click the largest lesion → Paint a stroke on it in the
-axial view → Update lesions → downloads → upload a PNG. The tests below assert on what the script saw.
+axial view → Update lesions → downloads → upload a PNG. The tests below assert on what the script saw, never on
+how long it took (the report's ``timings_ms`` are for ``benchmarks/bench_web.py``).
 
 Model: the bundled one when present; otherwise the real pipeline with the intensity-rule stand-in networks of
 ``stand_in_networks.py`` (an untrained package finds no liver, so there would be nothing to correct).
@@ -97,15 +98,21 @@ def a_browser_session(a_phantom, a_model, tmp_path_factory):
 
 def test_the_page_loads_and_every_view_renders_a_ct(a_browser_session):
     report = a_browser_session
+    assert report["views_rendered"] == ["axial", "coronal", "sagittal", "3d"]
     assert report["info_after_load"].startswith("Loaded ct.nrrd: 256×256×64 voxels")
-    assert report["timings_ms"]["page_load"] < 30000
     for name in ("loaded", "segmented", "jumped", "painted", "updated", "png_error"):
         assert Path(report["screenshots"][name]).stat().st_size > 20000, name
 
 
-def test_segment_and_classify_shows_progress_within_a_second_and_runs_once_when_clicked_twice(a_browser_session):
+def test_segment_and_classify_shows_live_progress_before_the_result_and_runs_once_when_clicked_twice(
+    a_browser_session,
+):
     report = a_browser_session
-    assert report["timings_ms"]["click_to_progress"] < 1000
+    seen = [entry for entry in report["progress_while_running"] if entry["value"] > 0]
+    assert report["rows_before_segment"] == 0
+    assert len({entry["value"] for entry in seen}) >= 2, seen  # several updates arrived during the run
+    assert not any(entry["result_shown"] for entry in seen), seen  # all of them before the table filled
+    assert [entry["value"] for entry in seen] == sorted(entry["value"] for entry in seen)
     assert report["button_disabled_while_running"] is True
     assert report["runs_started"] == 1
     assert report["error_after_segment"] == ""
@@ -114,7 +121,7 @@ def test_segment_and_classify_shows_progress_within_a_second_and_runs_once_when_
 def test_the_views_answer_clicks_while_the_model_runs(a_browser_session):
     report = a_browser_session
     assert report["still_running_when_frame_came"] is True
-    assert report["timings_ms"]["click_to_frame_while_running"] < 1500
+    assert report["progress_when_frame_came"] < 100
 
 
 def test_the_table_lists_the_pipelines_lesions_with_their_classes(a_browser_session, a_phantom, a_model):
@@ -145,7 +152,7 @@ def test_painting_on_a_lesion_then_update_lesions_changes_its_volume_in_the_tabl
     after = report["rows_after_update"]
     same = min(after, key=lambda r: np.linalg.norm(np.subtract(r["centroid_ras"], target["centroid_ras"])))
     assert same["volume_ml"] > target["volume_ml"] + 0.5, (target, same)
-    assert report["timings_ms"]["paint_release_to_frame"] < 5000
+    assert report["frame_after_paint_release"] is True
 
 
 def test_downloads_are_valid_segmentation_labelmap_and_report_files(a_browser_session, a_phantom):
@@ -178,7 +185,7 @@ def test_a_png_upload_shows_the_input_error_and_the_app_keeps_working(a_browser_
     assert "PNG" in report["png_error"]
     assert report["rows_after_png"] == report["rows_after_update"]
     assert report["segment_enabled_after_png"] is True
-    assert report["timings_ms"]["fit_click_to_frame_after_error"] < 10000
+    assert report["frame_after_fit_click_after_error"] is True
 
 
 def test_the_updated_view_is_kept_as_the_readme_screenshot(a_browser_session):
