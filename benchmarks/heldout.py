@@ -11,7 +11,7 @@ Usage::
 
     python benchmarks/heldout.py make OUT_DIR [--phantoms 10] [--inserted 6]
     python benchmarks/heldout.py score PACKAGE HELDOUT_DIR WORK_DIR [--label NAME]   # segment + evaluate, JSON + table row
-    python benchmarks/heldout.py combine LIVER_PACKAGE LESION_PACKAGE OUT_PACKAGE
+    python benchmarks/heldout.py combine LIVER_PACKAGE LESION_PACKAGE OUT_PACKAGE [--classifier DIR] [--class-decision mean] [--card CARD.json]
     python benchmarks/heldout.py table SCORE_JSON...                                 # markdown methods table
 
 Scores use ``liverlesion evaluate`` (liverlesion.evaluation): liver Dice, lesion detection recall by size,
@@ -129,6 +129,9 @@ def main() -> None:
     p.add_argument("liver", type=Path)
     p.add_argument("lesion", type=Path)
     p.add_argument("out", type=Path)
+    p.add_argument("--classifier", type=Path, help="ROI classifier folder (classifier.onnx/.json/.pt)")
+    p.add_argument("--class-decision", choices=("voxel", "classifier", "mean"))
+    p.add_argument("--card", type=Path, help="JSON file of model-card keys merged into model.json")
     p = sub.add_parser("table")
     p.add_argument("scores", type=Path, nargs="+")
     args = parser.parse_args()
@@ -141,7 +144,9 @@ def main() -> None:
     elif args.cmd == "combine":
         from liverlesion.model_package import combine_packages
 
-        print(combine_packages(args.liver, args.lesion, args.out))
+        card = json.loads(args.card.read_text()) if args.card else None
+        print(combine_packages(args.liver, args.lesion, args.out, metadata=card, classifier_dir=args.classifier,
+                               class_decision=args.class_decision))
     else:
         print(table(args.scores))
 
