@@ -31,7 +31,7 @@ system-deps:
 ## Run Segment & Classify on the bundled sample (a phantom made on the fly) and print the lesion table.
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
-	$(VENV)/bin/liverlesion phantom --seed 7 -o $(DEMO_DIR)/phantom
+	$(VENV)/bin/liverlesion phantom --seed 7 --lesions 4 -o $(DEMO_DIR)/phantom
 	$(VENV)/bin/liverlesion segment $(DEMO_DIR)/phantom/ct.nrrd -o $(DEMO_DIR)/result
 	$(VENV)/bin/liverlesion evaluate $(DEMO_DIR)/result/labelmap.nii.gz $(DEMO_DIR)/phantom/labels.nrrd
 
