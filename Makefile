@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_PIN := torch==2.13.0
-APT_PACKAGES := chromium libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 nodejs npm
+APT_PACKAGES := chromium libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6
 DEMO_DIR := out/demo
 
 .PHONY: demo test test-fast bench web lint system-deps clean
@@ -18,9 +18,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[torch,train,mrml,web,dev]"
 	touch $(STAMP)
 
-# Debian packages for headless rendering and browser tests (only when missing; needs root or sudo).
+# Debian packages for headless rendering and browser tests, and Node.js/npm when there is none (only what is
+# missing; needs root or sudo).
 system-deps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
