@@ -16,10 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "Testing" / "cli"))
 
-from test_segment_cli import BAD_INPUTS, _ct, _good_array  # noqa: E402
-
 from liverlesion.io import write_volume  # noqa: E402
 from liverlesion.model_package import default_model_dir  # noqa: E402
+from test_segment_cli import BAD_INPUTS, _ct, _good_array  # noqa: E402
 
 
 def run(path: Path, out: Path, model: Path) -> tuple[int, str]:
