@@ -21,7 +21,6 @@ from liverlesion.lesion_table import TABLE_COLUMNS  # noqa: E402
 from liverlesion.lesions import lesions_from_labelmap  # noqa: E402
 from liverlesion.mrml.probabilities import read_probabilities  # noqa: E402
 from liverlesion.mrml.vtk_bridge import image_data, matrix_to_numpy, oriented_image, segment_tag  # noqa: E402
-from liverlesion.phantom import generate_phantom  # noqa: E402
 from liverlesion.results import ClassProbabilities, SegmentationResult  # noqa: E402
 from liverlesion.terminology import LESION_TYPE_CODES, LIVER_SEGMENT_NAME  # noqa: E402
 from liverlesion.volume import Volume  # noqa: E402
@@ -29,19 +28,6 @@ from liverlesion.volume import Volume  # noqa: E402
 pytestmark = pytest.mark.mrml
 
 # --- fixtures ---------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def a_scene():
-    scene = slicer.vtkMRMLScene()
-    yield scene
-    scene.Clear(1)
-
-
-@pytest.fixture(scope="module")
-def a_phantom():
-    """32×112×112 phantom with a hemangioma and two metastases (seed 0)."""
-    return generate_phantom(0, shape=(32, 112, 112), n_lesions=3)
 
 
 def _probabilities_from_labels(labels: np.ndarray, extra_hemangioma: np.ndarray | None = None) -> ClassProbabilities:

@@ -14,22 +14,9 @@ from liverlesion.classifier.second_opinion import SecondOpinion  # noqa: E402
 from liverlesion.labels import LESION_CLASSES  # noqa: E402
 from liverlesion.lesions import lesions_from_labelmap  # noqa: E402
 from liverlesion.mrml.vtk_bridge import oriented_image  # noqa: E402
-from liverlesion.phantom import generate_phantom  # noqa: E402
 from liverlesion.results import ClassProbabilities, SegmentationResult  # noqa: E402
 
 pytestmark = pytest.mark.mrml
-
-
-@pytest.fixture
-def a_scene():
-    scene = slicer.vtkMRMLScene()
-    yield scene
-    scene.Clear(1)
-
-
-@pytest.fixture(scope="module")
-def a_phantom():
-    return generate_phantom(0, shape=(32, 112, 112), n_lesions=3)
 
 
 @pytest.fixture
