@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from liverlesion.cli import segment as segment_cli
+from liverlesion.cli import main as cli_main
 from liverlesion.cli.background import (
     BACKENDS,
     EXIT_BAD_INPUT,
@@ -161,11 +161,11 @@ def test_bad_options_are_refused_with_the_rule_they_break(options, message):
 def test_the_backends_and_exit_codes_match_the_cli():
     assert BACKENDS == PREDICTOR_BACKENDS
     assert (EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED) == (
-        segment_cli.EXIT_OK,
-        segment_cli.EXIT_INTERNAL,
-        segment_cli.EXIT_BAD_INPUT,
-        segment_cli.EXIT_CANCELLED,
-    )
+        cli_main.EXIT_OK,
+        cli_main.EXIT_INTERNAL,
+        cli_main.EXIT_BAD_INPUT,
+        cli_main.EXIT_CANCELLED,
+    ) == (0, 1, 2, 130)
 
 
 def test_importing_the_background_helpers_loads_no_heavy_package():

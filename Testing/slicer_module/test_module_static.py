@@ -27,7 +27,7 @@ LIB_DIR = MODULE_DIR / "LiverLesionAILib"
 LIB_FILES = sorted(LIB_DIR.glob("*.py"))
 #: What the module and its Lib may import from ``liverlesion`` when Slicer loads them (standard library only
 #: behind it); everything else (mrml, inference, phantom …) is imported inside the functions that use it.
-LIGHTWEIGHT_CORE_MODULES = {"liverlesion.cli.background"}
+LIGHTWEIGHT_CORE_MODULES = {"liverlesion.cli.background", "liverlesion.backends", "liverlesion.cli.exit_codes"}
 ICONS = (REPO / "LiverLesionAI.png", MODULE_DIR / "Resources" / "Icons" / "LiverLesionAI.png")
 
 #: Widget classes that Slicer's parameterNodeWrapper GUI connectors bind (by exact class), per parameter type.
@@ -167,14 +167,16 @@ def test_the_module_and_lib_import_only_lightweight_core_parts_at_load_time(path
     )
 
 
-def test_the_lightweight_core_modules_import_only_the_standard_library_and_errors():
+def test_the_lightweight_core_modules_import_only_the_standard_library_errors_and_each_other():
     for name in LIGHTWEIGHT_CORE_MODULES:
         path = MODULE_DIR / (name.replace(".", "/") + ".py")
         package = name.rsplit(".", 1)[0]
         for imported in top_level_imports(ast.parse(path.read_text(encoding="utf-8")), package):
             root = imported.split(".")[0]
             assert (
-                root in sys.stdlib_module_names or imported == "liverlesion.errors" or root == "__future__"
+                root in sys.stdlib_module_names
+                or imported in {"liverlesion.errors", *LIGHTWEIGHT_CORE_MODULES}
+                or root == "__future__"
             ), f"{name} imports {imported} at load time"
 
 

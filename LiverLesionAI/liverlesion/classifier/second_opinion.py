@@ -13,15 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..backends import BACKENDS
 from ..class_decision import DEFAULT_CLASS_DECISION, check_class_decision
 from ..errors import ModelError
 from ..model_package import ModelPackage, load_model_package
 from ..orientation import to_canonical
 from ..volume import Volume
 from .predict import ClassifierSession, classify_lesions
-
-#: Backends accepted by :meth:`SecondOpinion.from_package`.
-BACKENDS = ("onnxruntime", "torch")
 
 
 @dataclass

@@ -16,13 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..backends import BACKENDS
 from ..errors import LiverLesionError
-
-#: Inference backends ``segment --backend`` accepts (same as ``liverlesion.inference.predictor.BACKENDS``).
-BACKENDS = ("onnxruntime", "torch")
-
-#: Exit codes of ``liverlesion segment`` (same as ``liverlesion.cli.segment``).
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
+from .exit_codes import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK  # noqa: F401 (re-exported for the Slicer side)
 
 
 class MalformedProgressError(LiverLesionError):

@@ -12,11 +12,11 @@ import importlib
 import sys
 
 from ..errors import CancelledError, InvalidInputError, LiverLesionError, ModelError
+from .exit_codes import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK
 
 #: Subcommand modules, in the order ``--help`` lists them. A module missing from an install is skipped.
 SUBCOMMANDS = ("segment", "evaluate", "train", "phantom", "info", "web", "export_onnx")
 
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,13 +18,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ..backends import BACKENDS
 from ..errors import CancelledError, InvalidInputError, LiverLesionError, ModelError
-from ..inference.predictor import BACKENDS, default_threads
+from ..inference.predictor import default_threads
 from ..progress import sub_progress
+from .exit_codes import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
 from .progress_display import MODES, JsonLines, make_display
 from .studies import Study, discover_studies
-
-EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_CANCELLED = 0, 1, 2, 130
 
 EPILOG = """\
 examples:

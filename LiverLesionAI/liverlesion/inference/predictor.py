@@ -12,10 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
+from ..backends import BACKENDS
 from ..errors import MissingDependencyError, ModelError
 from ..model_package import ModelPackage, load_torch_networks
-
-BACKENDS = ("onnxruntime", "torch")
 
 
 class Predictor(Protocol):
