@@ -113,3 +113,31 @@ def test_a_phantom_saves_ct_labels_and_lesion_json(tmp_path, a_phantom):
 def test_an_unknown_lesion_class_is_refused():
     with pytest.raises(ValueError, match="unknown lesion class"):
         generate_phantom(0, shape=SMALL, n_lesions=1, lesion_classes=["adenoma"])
+
+
+def _phantom_with(tissue: int, shape=(48, 256, 256)):
+    for seed in range(40):
+        phantom = generate_phantom(seed, shape=shape, n_lesions=0)
+        if (phantom.tissues.array == tissue).any():
+            return phantom
+    raise AssertionError(f"no phantom among 40 seeds has {a.TISSUE_NAMES[tissue]}")
+
+
+def test_extrahepatic_masses_abut_the_liver_but_are_not_labelled_liver():
+    phantom = _phantom_with(a.SOLID_MASS)
+    tissues, labels = phantom.tissues.array, phantom.labels.array
+    mass = tissues == a.SOLID_MASS
+    assert not labels[mass].any()
+    near = ndimage.binary_dilation(mass, iterations=6)
+    assert (labels[near] == LIVER).any(), "the mass should sit against the liver"
+    shell = ndimage.binary_dilation(mass, iterations=2) & ~mass
+    assert (labels[shell] == LIVER).mean() <= 0.5, "liver must not surround the mass (that is a liver tumour)"
+    mean_hu = phantom.ct.array[ndimage.binary_erosion(mass, iterations=2)].mean()
+    assert 0 <= mean_hu <= 150
+
+
+def test_some_stomachs_hold_soft_tissue_food_instead_of_fluid():
+    phantom = _phantom_with(a.GASTRIC_FOOD)
+    food = ndimage.binary_erosion(phantom.tissues.array == a.GASTRIC_FOOD, iterations=2)
+    assert not phantom.labels.array[food].any()
+    assert 0 <= phantom.ct.array[food].mean() <= 110

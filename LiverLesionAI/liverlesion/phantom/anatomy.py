@@ -4,8 +4,9 @@ Structures (body frame of :mod:`.grid`, mm): skin, subcutaneous and visceral fat
 bases above the diaphragm domes, heart, spine (vertebral body, canal, posterior elements), paraspinal and psoas
 muscles, ribs, aorta, IVC, liver (right lobe, tapering left lobe, caudate, dome under the right hemidiaphragm,
 smooth random deformation), portal and hepatic vein trees, gallbladder, kidneys with sinus fat, spleen, stomach
-with air-fluid level, pancreas, small bowel and colon with air / fluid / stool.
-Later structures overwrite earlier ones (painter's order).
+with air-fluid level (or food), pancreas, small bowel and colon with air / fluid / stool, and sometimes solid
+extra-hepatic masses beside the liver (:func:`paint_confounders`). Later structures overwrite earlier ones
+(painter's order).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from . import appearance as t
 from .grid import Grid, smooth_field
@@ -49,7 +51,15 @@ class Anatomy:
 
 
 #: Tissues that abdominal organs may displace (never lung, bone or the heart).
-_SOFT = (t.FAT, t.GI_WALL, t.GI_FLUID, t.GI_AIR, t.FECES, t.LIVER, t.PANCREAS, t.PORTAL_VEIN, t.HEPATIC_VEIN)
+_SOFT = (t.FAT, t.GI_WALL, t.GI_FLUID, t.GI_AIR, t.FECES, t.GASTRIC_FOOD, t.LIVER, t.PANCREAS, t.PORTAL_VEIN,
+         t.HEPATIC_VEIN)
+#: Chance that the stomach holds food (soft-tissue density) rather than fluid.
+FOOD_FILLED_STOMACH = 0.35
+#: Chance that a phantom has solid extra-hepatic masses, and their diameter range (mm).
+EXTRAHEPATIC_MASS_PROBABILITY = 0.5
+EXTRAHEPATIC_MASS_DIAMETER_MM = (30.0, 110.0)
+#: A mass whose surface touches liver over more than this fraction would be intra-hepatic: it is not painted.
+MAX_LIVER_CONTACT = 0.4
 
 
 def draw_anatomy(rng: np.random.Generator) -> Anatomy:
@@ -177,7 +187,8 @@ def paint_gut(tissues, grid: Grid, an: Anatomy, rng: np.random.Generator) -> Non
         lumen = _ell3(X, Y, Z, sc, inner) <= 1
         air_level = sc[1] - inner[1] * rng.uniform(-0.1, 0.7)  # supine: air is anterior (small y)
         view = tissues[sl]
-        view[lumen & (Y >= air_level)] = t.GI_FLUID
+        content = t.GASTRIC_FOOD if rng.uniform() < FOOD_FILLED_STOMACH else t.GI_FLUID
+        view[lumen & (Y >= air_level)] = content
         view[lumen & (Y < air_level)] = t.GI_AIR
     # pancreas: head near the duodenum, body and tail towards the spleen
     pz = an.dome_z - 95
@@ -216,6 +227,71 @@ def paint_retroperitoneum(tissues, grid: Grid, an: Anatomy, rng: np.random.Gener
     _paint_ellipsoid(tissues, grid, t.SPLEEN, sc, sr, where=_SOFT)
     _paint_ellipsoid(tissues, grid, t.FAT, (sc[0] - sr[0] * 1.2, sc[1] - 10, sc[2]), (sr[0], sr[1] * 0.7, sr[2] * 0.8),
                      where=(t.SPLEEN,))
+
+
+def _mass_centre(tissues, grid: Grid, cavity2d: np.ndarray, radius_mm: float, rng: np.random.Generator):
+    """A random centre (x, y, z mm) in the abdominal cavity outside the liver, 0.6-1.0 ``radius_mm`` from its surface.
+
+    Searched on a coarse copy of the grid (every 2nd slice, every 4th pixel); None when there is no such place.
+    """
+    step = (2, 4, 4)
+    coarse = tissues[:: step[0], :: step[1], :: step[2]]
+    liver = coarse == t.LIVER
+    if not liver.any():
+        return None
+    sampling = (grid.spacing[2] * step[0], grid.spacing[1] * step[1], grid.spacing[0] * step[2])
+    distance = ndimage.distance_transform_edt(~liver, sampling=sampling)
+    soft = np.isin(coarse, (t.FAT, t.GI_WALL, t.GI_FLUID, t.GI_AIR, t.FECES, t.GASTRIC_FOOD, t.PANCREAS, t.KIDNEY))
+    soft &= cavity2d[:: step[1], :: step[2]][None]
+    candidates = np.argwhere(soft & (distance >= 0.6 * radius_mm) & (distance <= radius_mm))
+    if not len(candidates):
+        return None
+    k, j, i = candidates[rng.integers(len(candidates))] * np.array(step)
+    return (float(grid.x[i]), float(grid.y[j]), float(grid.z[k]))
+
+
+def paint_confounders(tissues, grid: Grid, cavity2d: np.ndarray, rng: np.random.Generator) -> None:
+    """Solid extra-hepatic masses that a liver model must not call liver (with :data:`EXTRAHEPATIC_MASS_PROBABILITY`).
+
+    One or two lobulated masses of 30-110 mm (renal, adrenal, colonic or pancreatic tumours) with liver-like
+    density, centred outside the liver so that they indent it: the liver wraps partly around them, sometimes
+    with a thin fat plane between; large ones may have a necrotic (fluid) core. A mass that liver would surround
+    (an intra-hepatic tumour, labelled liver) is not painted.
+    """
+    if rng.uniform() >= EXTRAHEPATIC_MASS_PROBABILITY:
+        return
+    displaceable = (*_SOFT, t.KIDNEY, t.SPLEEN)
+    for _ in range(int(rng.integers(1, 3))):
+        radius = 0.5 * rng.uniform(*EXTRAHEPATIC_MASS_DIAMETER_MM) * rng.uniform(0.8, 1.2, 3)
+        centre = _mass_centre(tissues, grid, cavity2d, float(radius.mean()), rng)
+        if centre is None:
+            continue
+        reach = radius * 1.3 + 4
+        box = grid.box(np.subtract(centre, reach), np.add(centre, reach))
+        if box is None:
+            continue
+        sl, Z, Y, X = box
+        q = np.sqrt(_ell3(X, Y, Z, centre, radius)) - 1 + np.float32(0.12) * smooth_field(rng, X, Y, Z, 60.0)
+        view = tissues[sl]
+        before = view.copy()
+        allowed = np.isin(view, displaceable) & cavity2d[sl[1:]][None]
+        fat_plane, necrotic = rng.uniform() < 0.5, radius.min() > 25 and rng.uniform() < 0.4
+        if fat_plane:
+            view[(q <= 4.0 / float(radius.min())) & allowed] = t.FAT
+        mass = (q <= 0) & allowed
+        view[mass] = t.SOLID_MASS
+        if necrotic:
+            view[(q <= -0.55) & mass] = t.GI_FLUID
+        if _mostly_inside_liver(mass, before):
+            view[...] = before  # that would be a liver tumour (labelled liver), not an extra-hepatic mass
+
+
+def _mostly_inside_liver(mass: np.ndarray, before: np.ndarray) -> bool:
+    """True when liver surrounds more than :data:`MAX_LIVER_CONTACT` of a mass's surface (or it is empty)."""
+    if not mass.any():
+        return True
+    shell = ndimage.binary_dilation(mass, iterations=2) & ~mass
+    return bool((before[shell] == t.LIVER).mean() > MAX_LIVER_CONTACT)
 
 
 def liver_implicit(an: Anatomy, rng: np.random.Generator, X, Y, Z) -> np.ndarray:
@@ -263,7 +339,9 @@ def paint_liver(tissues, grid: Grid, an: Anatomy, rng: np.random.Generator, cavi
     f = liver_implicit(an, rng, X, Y, Z)
     inside = (f < 0) & (Z < diaphragm_height(an, X, Y) - 4) & cavity2d[sl[1:]][None]
     view = tissues[sl]
-    inside &= np.isin(view, (t.FAT, t.PORTAL_TRUNK, t.GI_WALL, t.GI_FLUID, t.GI_AIR, t.FECES, t.PANCREAS, t.MUSCLE, t.LUNG))
+    inside &= np.isin(
+        view, (t.FAT, t.PORTAL_TRUNK, t.GI_WALL, t.GI_FLUID, t.GI_AIR, t.FECES, t.GASTRIC_FOOD, t.PANCREAS, t.MUSCLE, t.LUNG)
+    )
     inside &= ~((view == t.MUSCLE) & ~cavity2d[sl[1:]][None])
     view[inside] = t.LIVER
 
@@ -385,5 +463,6 @@ def build_tissues(grid: Grid, an: Anatomy, rng: np.random.Generator) -> np.ndarr
     paint_liver(tissues, grid, an, rng, cavity)
     paint_liver_vessels(tissues, grid, an, rng)
     paint_retroperitoneum(tissues, grid, an, rng)
+    paint_confounders(tissues, grid, cavity, rng)
     paint_vessels_and_bones(tissues, grid, an, rng, cavity)
     return tissues

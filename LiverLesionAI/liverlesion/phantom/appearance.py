@@ -11,14 +11,15 @@ import numpy as np
 
 # Tissue ids of the internal tissue map (``Phantom.tissues``); 0 is air outside the body.
 AIR, FAT, MUSCLE, CORTICAL_BONE, MARROW, LUNG, LIVER, SPLEEN, KIDNEY, AORTA, IVC, PORTAL_VEIN, \
-    HEPATIC_VEIN, GI_WALL, GI_FLUID, GI_AIR, FECES, HEART, GALLBLADDER, PANCREAS, SKIN, CSF, PORTAL_TRUNK = range(23)
+    HEPATIC_VEIN, GI_WALL, GI_FLUID, GI_AIR, FECES, HEART, GALLBLADDER, PANCREAS, SKIN, CSF, PORTAL_TRUNK, \
+    SOLID_MASS, GASTRIC_FOOD = range(25)
 
 TISSUE_NAMES: dict[int, str] = {
     AIR: "air", FAT: "fat", MUSCLE: "muscle", CORTICAL_BONE: "cortical_bone", MARROW: "marrow", LUNG: "lung",
     LIVER: "liver", SPLEEN: "spleen", KIDNEY: "kidney", AORTA: "aorta", IVC: "ivc", PORTAL_VEIN: "portal_vein",
     HEPATIC_VEIN: "hepatic_vein", GI_WALL: "gi_wall", GI_FLUID: "gi_fluid", GI_AIR: "gi_air", FECES: "feces",
     HEART: "heart", GALLBLADDER: "gallbladder", PANCREAS: "pancreas", SKIN: "skin", CSF: "csf",
-    PORTAL_TRUNK: "portal_trunk",
+    PORTAL_TRUNK: "portal_trunk", SOLID_MASS: "solid_mass", GASTRIC_FOOD: "gastric_food",
 }
 
 #: Portal-venous phase (70 s) HU ranges ``(low, high)`` of the tissue mean.
@@ -46,12 +47,16 @@ TISSUE_HU: dict[int, tuple[float, float]] = {
     SKIN: (30.0, 60.0),
     CSF: (0.0, 15.0),
     PORTAL_TRUNK: (150.0, 200.0),
+    # Confounders (not liver, can look like liver): solid extra-hepatic masses such as renal cell carcinoma,
+    # adrenal tumours, GIST or lymphoma (30-130 in portal-venous phase), and a food-filled stomach (20-90).
+    SOLID_MASS: (30.0, 130.0),
+    GASTRIC_FOOD: (20.0, 90.0),
 }
 
 #: Amplitude (HU, 1 s.d.) of the low-frequency texture added per tissue (organ heterogeneity, mottled stool).
 TISSUE_TEXTURE_HU: dict[int, float] = {
     FAT: 6.0, MUSCLE: 4.0, MARROW: 35.0, LUNG: 25.0, LIVER: 3.0, SPLEEN: 4.0, KIDNEY: 6.0,
-    FECES: 90.0, GI_FLUID: 3.0, PANCREAS: 8.0, CORTICAL_BONE: 60.0, GI_WALL: 5.0,
+    FECES: 90.0, GI_FLUID: 3.0, PANCREAS: 8.0, CORTICAL_BONE: 60.0, GI_WALL: 5.0, SOLID_MASS: 14.0, GASTRIC_FOOD: 22.0,
 }
 
 #: Image noise (HU, s.d. of the final image noise; slightly spatially correlated).

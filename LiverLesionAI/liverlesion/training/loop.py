@@ -215,7 +215,7 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         say(f"resumed from {checkpoint_path} after epoch {start_epoch}")
     elif context.is_main and metrics_path.exists():
         metrics_path.unlink()
-    augment = AugmentOptions() if options.augment else AugmentOptions.none()
+    augment = AugmentOptions(**options.augmentation) if options.augment else AugmentOptions.none()
     use_amp = options.amp and context.device.startswith("cuda")
     validation = {}
     for epoch in range(start_epoch, options.epochs):

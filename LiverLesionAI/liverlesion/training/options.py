@@ -2,7 +2,9 @@
 (flags win), saved as ``RUN_DIR/options.json``.
 
 A config file holds any of the option names below as keys, plus optionally ``"cascade"`` (a
-``CascadeConfig.to_dict()``, partial allowed) to change spacings, windows or network widths.
+``CascadeConfig.to_dict()``, partial allowed) to change spacings, windows or network widths, and
+``"augmentation"`` (any fields of :class:`~liverlesion.training.augment.AugmentOptions`) to change the strength of
+each augmentation.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class TrainOptions:
     name: str = "liverlesion-cascade"
     version: str = "0.1.0"
     cascade: dict[str, Any] = field(default_factory=dict)
+    augmentation: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.stage not in ("liver", "lesion"):
@@ -62,6 +65,12 @@ class TrainOptions:
         object.__setattr__(self, "data", tuple(self.data))
         object.__setattr__(self, "val_data", tuple(self.val_data))
         object.__setattr__(self, "pretrain_data", tuple(self.pretrain_data))
+        from .augment import AugmentOptions
+
+        known = {f.name for f in fields(AugmentOptions)}
+        unknown = set(self.augmentation) - known
+        if unknown:
+            raise InvalidInputError(f"unknown augmentation option(s) {sorted(unknown)}; known: {sorted(known)}")
 
     @property
     def effective_patch_size(self) -> int:
@@ -114,7 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the training flags (all default to None so that a --config file's values survive)."""
     parser.add_argument("--config", help="JSON file of options (flags override it)")
     for f in fields(TrainOptions):
-        if f.name in ("cascade", "augment", "amp", "resume", "init_weights"):
+        if f.name in ("cascade", "augmentation", "augment", "amp", "resume", "init_weights"):
             continue
         flag = "--" + f.name.replace("_", "-")
         if f.name in ("data", "val_data", "pretrain_data"):
