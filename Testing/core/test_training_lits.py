@@ -44,6 +44,7 @@ def test_training_on_a_lits_folder_from_a_config_file_writes_checkpoint_metrics_
         "val_samples": 2,
         "out": str(run_dir),
         "cascade": {"lesion": {"base_channels": 8}},
+        "augmentation": {"hu_shift": 60.0, "rotate_deg": 20.0},
     }
     config_path = tmp_path / "cfg.json"
     config_path.write_text(json.dumps(config))
@@ -58,6 +59,7 @@ def test_training_on_a_lits_folder_from_a_config_file_writes_checkpoint_metrics_
     assert all(np.isfinite(r["loss"]) for r in records)
     saved = json.loads((run_dir / "options.json").read_text())
     assert saved["seed"] == 0 and saved["data"] == [f"lits:{lits}"]
+    assert saved["augmentation"] == {"hu_shift": 60.0, "rotate_deg": 20.0}
     package = load_model_package(run_dir / "model")
     assert package.config.lesion.base_channels == 8
     assert package.networks["lesion"]["base_channels"] == 8
@@ -72,3 +74,14 @@ def test_an_unknown_data_kind_is_a_bad_input_with_exit_code_2(tmp_path):
     )
     assert result.returncode == 2
     assert "KIND:PATH" in result.stderr
+
+
+def test_an_unknown_augmentation_option_in_the_config_is_refused_by_name(tmp_path):
+    config_path = tmp_path / "cfg.json"
+    config_path.write_text(json.dumps({"data": ["phantom:1"], "augmentation": {"hue_shift": 5}}))
+    result = subprocess.run(
+        [sys.executable, "-m", "liverlesion", "train", "--config", str(config_path), "--out", str(tmp_path / "r")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "hue_shift" in result.stderr and "hu_shift" in result.stderr

@@ -13,6 +13,8 @@ from .grid import Grid
 from .lesions import draw_classes, draw_spec, place_lesions, render_lesion
 from .record import Phantom, PhantomLesion
 
+#: Bumped whenever the same seed starts giving a different phantom (keys on-disk phantom caches).
+GENERATOR_VERSION = 2
 #: Upper end of the random lesion count when ``n_lesions`` is None.
 MAX_RANDOM_LESIONS = 8
 SLICE_THICKNESSES_MM = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 5.0)
@@ -102,6 +104,7 @@ def generate_phantom(seed: int, *, shape=(64, 256, 256), n_lesions: int | None =
     origin, direction = grid.origin, np.eye(3)
     meta = {
         "generator": "liverlesion.phantom.generate_phantom",
+        "generator_version": GENERATOR_VERSION,
         "seed": int(seed),
         "noise_hu": round(noise_sd, 2),
         "psf_sigma_mm": round(psf, 3),

@@ -147,8 +147,10 @@ class CaseStore:
 def _cache_path(cache_dir, spec, seed):
     from pathlib import Path
 
+    from ..phantom.generator import GENERATOR_VERSION
+
     safe = spec.path.replace("/", "_").replace("@", "_")
-    return Path(cache_dir) / f"phantom-{safe}-seed{seed}.npz"
+    return Path(cache_dir) / f"phantom-v{GENERATOR_VERSION}-{safe}-seed{seed}.npz"
 
 
 def _load_cached(cache_dir, spec, seed):
