@@ -90,8 +90,8 @@ def prepare_case(raw: RawCase, stage: StageConfig, config: CascadeConfig) -> Sta
 class CaseStore:
     """The stage cases of a run, prepared once and kept in memory.
 
-    ``inserted`` cases get new synthetic lesions each epoch (:meth:`refresh`), seeded by (case, epoch) so every
-    DDP rank builds the same data. Phantoms can be cached on disk (``cache_dir``) across runs.
+    ``inserted`` cases get new synthetic lesions each epoch (:meth:`refresh`; liver stage: also extra-hepatic
+    masses), seeded by (case, epoch) so every DDP rank builds the same data. Phantoms can be cached on disk (``cache_dir``) across runs.
     """
 
     def __init__(self, specs, stage: StageConfig, config: CascadeConfig, seed: int = 0, cache_dir=None, log=None):
@@ -122,7 +122,7 @@ class CaseStore:
 
     def refresh(self, epoch: int) -> None:
         """Prepare the cases for ``epoch`` (regenerates inserted lesions when the epoch changes)."""
-        from .sources import insert_into
+        from .sources import insert_into, insert_masses_into
 
         if self.epoch is not None and epoch == self.epoch:
             return
@@ -130,8 +130,12 @@ class CaseStore:
         self.epoch = epoch
         prepared, shared = [], {}
         for index, raw in enumerate(self.raw):
-            if raw is not None and raw.regenerate_seed is not None and self.stage.name == "lesion":
-                prepared.append(prepare_case(insert_into(raw, raw.regenerate_seed * 10_007 + epoch), self.stage, self.config))
+            if raw is not None and raw.regenerate_seed is not None:
+                seed = raw.regenerate_seed * 10_007 + epoch
+                case = insert_into(raw, seed)
+                if self.stage.name == "liver":
+                    case = insert_masses_into(case, seed)
+                prepared.append(prepare_case(case, self.stage, self.config))
             elif first:
                 key = id(raw.ct.array)
                 if key not in shared:

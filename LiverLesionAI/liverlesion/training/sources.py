@@ -11,7 +11,8 @@ Kinds:
     lits:DIR       LiTS-style ``volume-N.nii[.gz]`` + ``segmentation-N.nii[.gz]`` (1 liver, 2 tumour → untyped).
     typed:DIR      case folder(s) with ``ct.*`` + ``labels.*`` already in the unified labels 0–4.
     inserted:DIR   IRCAD-style case(s) whose real liver receives synthetic typed lesions, new ones each epoch
-                   (real tumours stay as untyped lesions).
+                   (real tumours stay as untyped lesions); for the liver stage the CT also receives synthetic
+                   solid extra-hepatic masses against the liver (not liver), new ones each epoch.
 """
 
 from __future__ import annotations
@@ -188,6 +189,15 @@ def insert_into(case: RawCase, seed: int) -> RawCase:
     labels[case.labels.array == UNTYPED_LESION] = UNTYPED_LESION
     labels[(labels == 0) & liver] = 1
     return RawCase(case.name, phantom.ct, case.labels.with_array(labels), "inserted", case.regenerate_seed)
+
+
+def insert_masses_into(case: RawCase, seed: int) -> RawCase:
+    """``case`` with solid extra-hepatic masses against its liver; the voxels they take are no longer liver."""
+    from ..phantom.mass_insertion import insert_extrahepatic_masses
+
+    ct, liver = insert_extrahepatic_masses(case.ct, case.labels.array >= 1, seed)
+    labels = np.where(liver, case.labels.array, 0).astype(np.uint8)
+    return RawCase(case.name, ct, case.labels.with_array(labels), case.kind, case.regenerate_seed)
 
 
 def load_spec(spec: DataSpec, seed: int = 0) -> list[RawCase]:
