@@ -8,32 +8,19 @@ from liverlesion.errors import InvalidInputError
 from liverlesion.phantom.anatomy import EXTRAHEPATIC_MASS_DIAMETER_MM, MAX_LIVER_CONTACT
 from liverlesion.phantom.insertion import estimate_liver_contrast
 from liverlesion.phantom.mass_insertion import MASS_HU_FROM_LIVER, insert_extrahepatic_masses
-from liverlesion.volume import Volume
 from scipy import ndimage
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def a_real_liver(shared_data):
-    import SimpleITK as sitk
-
-    case = shared_data / "ircad" / "3Dircadb1.1"
-    image = sitk.ReadImage(str(case / "ct.nrrd"))
-    mask = sitk.GetArrayFromImage(sitk.ReadImage(str(case / "masks" / "liver.nrrd"))) > 0
-    ct = Volume(sitk.GetArrayFromImage(image), image.GetSpacing(), image.GetOrigin(),
-                np.array(image.GetDirection()).reshape(3, 3))
-    return ct, mask
-
-
-@pytest.fixture(scope="module")
-def with_masses(a_real_liver):
-    ct, mask = a_real_liver
+def with_masses(ircad1_liver):
+    ct, mask = ircad1_liver
     return insert_extrahepatic_masses(ct, mask, seed=2, n_masses=2)
 
 
-def test_masses_change_soft_tissue_beside_the_liver_and_nothing_far_from_it(a_real_liver, with_masses):
-    ct, mask = a_real_liver
+def test_masses_change_soft_tissue_beside_the_liver_and_nothing_far_from_it(ircad1_liver, with_masses):
+    ct, mask = ircad1_liver
     new_ct, _ = with_masses
     assert new_ct.same_grid(ct) and new_ct.array.dtype == np.int16
     changed = new_ct.array != ct.array
@@ -47,8 +34,8 @@ def test_masses_change_soft_tissue_beside_the_liver_and_nothing_far_from_it(a_re
     assert (ct.array[changed] < 300).mean() > 0.99, "bone stays as it was"
 
 
-def test_the_liver_label_loses_only_what_the_masses_took_and_keeps_most_of_the_liver(a_real_liver, with_masses):
-    ct, mask = a_real_liver
+def test_the_liver_label_loses_only_what_the_masses_took_and_keeps_most_of_the_liver(ircad1_liver, with_masses):
+    ct, mask = ircad1_liver
     new_ct, liver = with_masses
     assert not (liver & ~mask).any(), "nothing outside the liver becomes liver"
     lost = mask & ~liver
@@ -56,8 +43,8 @@ def test_the_liver_label_loses_only_what_the_masses_took_and_keeps_most_of_the_l
     assert (new_ct.array[lost] != ct.array[lost]).mean() > 0.9, "the lost liver voxels now show the mass"
 
 
-def test_mass_density_is_liver_like_and_the_liver_does_not_surround_a_mass(a_real_liver, with_masses):
-    ct, mask = a_real_liver
+def test_mass_density_is_liver_like_and_the_liver_does_not_surround_a_mass(ircad1_liver, with_masses):
+    ct, mask = ircad1_liver
     new_ct, liver = with_masses
     changed = ndimage.binary_erosion(new_ct.array != ct.array, iterations=2)
     components, count = ndimage.label(changed)
@@ -72,8 +59,8 @@ def test_mass_density_is_liver_like_and_the_liver_does_not_surround_a_mass(a_rea
         assert liver[shell].mean() <= MAX_LIVER_CONTACT + 0.15
 
 
-def test_the_same_seed_gives_the_same_masses_and_a_wrong_mask_is_refused(a_real_liver, with_masses):
-    ct, mask = a_real_liver
+def test_the_same_seed_gives_the_same_masses_and_a_wrong_mask_is_refused(ircad1_liver, with_masses):
+    ct, mask = ircad1_liver
     again, _ = insert_extrahepatic_masses(ct, mask, seed=2, n_masses=2)
     assert np.array_equal(again.array, with_masses[0].array)
     with pytest.raises(InvalidInputError, match="shape"):

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from liverlesion.labels import LIVER
 from liverlesion.phantom import insert_lesions
-from liverlesion.volume import Volume
 from scipy import ndimage
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 
 
-@pytest.fixture(scope="module")
-def a_real_liver(shared_data):
-    import SimpleITK as sitk
-
-    case = shared_data / "ircad" / "3Dircadb1.7"
-    image = sitk.ReadImage(str(case / "ct.nrrd"))
-    mask = sitk.GetArrayFromImage(sitk.ReadImage(str(case / "masks" / "liver.nrrd"))) > 0
-    ct = Volume(sitk.GetArrayFromImage(image), image.GetSpacing(), image.GetOrigin(),
-                np.array(image.GetDirection()).reshape(3, 3))
-    return ct, mask
-
-
-def test_inserted_lesions_lie_inside_the_liver_and_leave_the_rest_of_the_ct_unchanged(a_real_liver):
-    ct, mask = a_real_liver
+def test_inserted_lesions_lie_inside_the_liver_and_leave_the_rest_of_the_ct_unchanged(ircad7_liver):
+    ct, mask = ircad7_liver
     phantom = insert_lesions(ct, mask, 3, n_lesions=3)
     assert len(phantom.lesions) == 3 and phantom.ct.same_grid(ct)
     labels = phantom.labels.array
@@ -40,17 +26,17 @@ def test_inserted_lesions_lie_inside_the_liver_and_leave_the_rest_of_the_ct_unch
         assert 5.0 <= lesion.diameter_mm <= 60.0 and labels[lesion.center_zyx] == lesion.label
 
 
-def test_an_inserted_cyst_is_water_dense_against_the_real_liver(a_real_liver):
-    ct, mask = a_real_liver
+def test_an_inserted_cyst_is_water_dense_against_the_real_liver(ircad7_liver):
+    ct, mask = ircad7_liver
     phantom = insert_lesions(ct, mask, 4, n_lesions=1, lesion_classes=["cyst"])
     core = ndimage.binary_erosion(phantom.labels.array == 2, iterations=2)
     assert -10 <= phantom.ct.array[core].mean() <= 30
     assert phantom.ct.array[mask & (phantom.labels.array == LIVER)].mean() > 80
 
 
-def test_insertion_refuses_a_mask_on_another_grid(a_real_liver):
+def test_insertion_refuses_a_mask_on_another_grid(ircad7_liver):
     from liverlesion.errors import InvalidInputError
 
-    ct, mask = a_real_liver
+    ct, mask = ircad7_liver
     with pytest.raises(InvalidInputError, match="differs from the CT grid"):
         insert_lesions(ct, mask[:-1], 0)

@@ -15,6 +15,16 @@ from .record import Phantom, PhantomLesion
 MAX_RANDOM_LESIONS = 5
 
 
+def checked_liver_mask(ct: Volume, liver_mask: np.ndarray) -> np.ndarray:
+    """``liver_mask`` as bool; InvalidInputError when it is not on the CT grid or (almost) empty."""
+    mask = np.asarray(liver_mask).astype(bool)
+    if mask.shape != ct.shape:
+        raise InvalidInputError(f"liver mask shape {mask.shape} differs from the CT grid {ct.shape}")
+    if mask.sum() < 100:
+        raise InvalidInputError("liver mask has fewer than 100 voxels; pass the liver mask of this CT")
+    return mask
+
+
 def estimate_liver_contrast(ct: np.ndarray, liver_mask: np.ndarray) -> tuple[float, float, float]:
     """(liver HU, blood-pool HU, noise s.d. HU) of a real CT from its liver voxels.
 
@@ -54,11 +64,7 @@ def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: 
         Phantom with the modified int16 ``ct``, labels (1 where ``liver_mask``, 2-4 inside inserted lesions)
         and the lesion list; ``tissues`` is None.
     """
-    mask = np.asarray(liver_mask).astype(bool)
-    if mask.shape != ct.shape:
-        raise InvalidInputError(f"liver mask shape {mask.shape} differs from the CT grid {ct.shape}")
-    if mask.sum() < 100:
-        raise InvalidInputError("liver mask has fewer than 100 voxels; pass the liver mask of this CT")
+    mask = checked_liver_mask(ct, liver_mask)
     rng = np.random.default_rng(seed)
     array = ct.array
     liver_hu, blood_hu, _ = estimate_liver_contrast(array, mask)

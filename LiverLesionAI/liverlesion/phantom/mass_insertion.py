@@ -11,11 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from ..errors import InvalidInputError
 from ..volume import Volume
 from .anatomy import EXTRAHEPATIC_MASS_DIAMETER_MM, MAX_LIVER_CONTACT
 from .grid import smooth_field
-from .insertion import estimate_liver_contrast
+from .insertion import checked_liver_mask, estimate_liver_contrast
 
 #: Soft tissue a mass may displace (HU): fat, bowel, kidney, liver; never air, lung or bone.
 DISPLACEABLE_HU = (-200.0, 260.0)
@@ -61,11 +60,7 @@ def insert_extrahepatic_masses(
     Returns:
         ``(ct, liver_mask)``: the modified int16 CT and the liver mask without the voxels the masses took.
     """
-    liver = np.asarray(liver_mask).astype(bool)
-    if liver.shape != ct.shape:
-        raise InvalidInputError(f"liver mask shape {liver.shape} differs from the CT grid {ct.shape}")
-    if liver.sum() < 100:
-        raise InvalidInputError("liver mask has fewer than 100 voxels; pass the liver mask of this CT")
+    liver = checked_liver_mask(ct, liver_mask)
     rng = np.random.default_rng(seed)
     array = ct.array
     liver_hu, _, _ = estimate_liver_contrast(array, liver)
