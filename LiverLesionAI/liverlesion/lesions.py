@@ -60,6 +60,32 @@ def label_lesion_instances(
     return out
 
 
+#: No cyst, hemangioma or metastasis averages darker than this (HU; cysts are water, 0-20): a predicted lesion
+#: that does is fat or gas at the liver's edge and is dropped by :func:`drop_fat_or_gas`.
+MIN_LESION_MEAN_HU = -30.0
+
+
+def drop_fat_or_gas(instances: np.ndarray, ct_hu: np.ndarray, min_mean_hu: float = MIN_LESION_MEAN_HU) -> np.ndarray:
+    """Remove lesion instances whose mean CT value is below ``min_mean_hu`` and renumber the rest 1..M in order.
+
+    Args:
+        instances: int32 ``(z, y, x)`` ids 1..N from :func:`label_lesion_instances` (0 = none).
+        ct_hu: the CT in HU on the same grid.
+        min_mean_hu: instances averaging below this are dropped.
+
+    Returns:
+        int32 ``(z, y, x)`` with the kept instances renumbered, keeping their order (decreasing volume).
+    """
+    count = int(instances.max())
+    if count == 0:
+        return instances
+    means = np.asarray(ndimage.mean(ct_hu, labels=instances, index=np.arange(1, count + 1)))
+    lookup = np.zeros(count + 1, dtype=np.int32)
+    kept = np.flatnonzero(means >= min_mean_hu) + 1
+    lookup[kept] = np.arange(1, kept.size + 1, dtype=np.int32)
+    return lookup[instances]
+
+
 def _mask_box(mask: np.ndarray) -> tuple[slice, ...] | None:
     """Bounding box of the True voxels (None when there are none)."""
     box = []

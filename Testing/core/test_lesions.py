@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from liverlesion.lesions import (
+    MIN_LESION_MEAN_HU,
     axial_axis,
     axial_diameters_mm,
+    drop_fat_or_gas,
     label_lesion_instances,
     lesions_from_labelmap,
     measure_lesions,
@@ -171,3 +173,20 @@ def test_an_instance_map_of_spheres_of_known_sizes_measures_each_one():
         assert abs(lesion.short_axis_mm - 2 * radius) <= 0.75 + 1e-9
         z, y, x = centres[lesion.id]
         assert lesion.centroid_lps == pytest.approx(tuple(ct.zyx_to_lps(np.array([[z, y, x]]))[0]), abs=0.05)
+
+
+def test_predicted_lesions_of_fat_or_gas_density_are_dropped_and_the_rest_renumbered_in_order():
+    instances = np.zeros((4, 10, 10), dtype=np.int32)
+    instances[:, 0:4, 0:4] = 1  # water-dense cyst
+    instances[:, 5:8, 0:3] = 2  # fat at the liver edge
+    instances[:, 0:2, 6:9] = 3  # soft-tissue metastasis
+    ct = np.full(instances.shape, 60.0, dtype=np.float32)
+    ct[instances == 1] = 8.0
+    ct[instances == 2] = -100.0
+    kept = drop_fat_or_gas(instances, ct)
+    assert kept.dtype == np.int32 and kept.max() == 2
+    assert (kept[instances == 1] == 1).all() and (kept[instances == 3] == 2).all()
+    assert not kept[instances == 2].any()
+    ct[instances == 2] = MIN_LESION_MEAN_HU  # exactly at the limit stays
+    assert drop_fat_or_gas(instances, ct).max() == 3
+    assert not drop_fat_or_gas(np.zeros_like(instances), ct).any()

@@ -21,7 +21,7 @@ from scipy import ndimage
 from ..classifier.second_opinion import SecondOpinion
 from ..config import CascadeConfig, StageConfig
 from ..labels import LIVER, class_to_label
-from ..lesions import ClassifierProbabilities, label_lesion_instances, measure_lesions
+from ..lesions import ClassifierProbabilities, drop_fat_or_gas, label_lesion_instances, measure_lesions
 from ..model_package import ModelPackage, load_model_package
 from ..orientation import CanonicalTransform, to_canonical
 from ..preprocessing import resample_to_shape, resampled_shape, window_normalise
@@ -114,6 +114,7 @@ class Segmenter:
         )
         lesion_mask, quantised = self._lesions(canonical, crop_box, liver_crop, sub_progress(progress, 0.5, 0.9), clock)
         instances = label_lesion_instances(lesion_mask, canonical.voxel_volume_ml, min_lesion_ml)
+        instances = drop_fat_or_gas(instances, canonical.array[crop_box])
         liver_crop |= instances > 0
         clock.lap("lesion_components")
 
