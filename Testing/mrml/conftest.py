@@ -17,5 +17,5 @@ def a_scene():
 
 @pytest.fixture(scope="module")
 def a_phantom():
-    """32×112×112 phantom with three typed lesions (seed 0)."""
-    return generate_phantom(0, shape=(32, 112, 112), n_lesions=3)
+    """32×112×112 phantom with three typed lesions: two hemangiomas and a metastasis (seed 4 gives both classes)."""
+    return generate_phantom(4, shape=(32, 112, 112), n_lesions=3, lesion_classes=("hemangioma", "metastasis"))
