@@ -13,6 +13,7 @@ stage network and data; docs/methods.md has the measured table):
   geometry augmentation; the real patient ×12 + 40 whole-abdomen phantoms; 8 epochs × 120 steps × 8.
 - ``wide-masses``: as ``wide``, but 8 of the 12 copies of the real patient are ``inserted:`` cases that get new
   synthetic lesions and solid extra-hepatic masses against the liver every epoch.
+- ``fine-context``: as ``wide-masses`` at 1.5 mm in-plane with 5 context slices (15 mm of z), 224-pixel patches.
 
 The score is the liver Dice of ``Segmenter`` (both stages, post-processing) against the published liver mask.
 """
@@ -37,13 +38,16 @@ def ircad(patient: str) -> Path:
 def config(recipe: str, fold: str, out_run: str) -> dict:
     train, test = FOLDS[fold]
     real = [f"ircad:{ircad(train)}"] * 12
-    if recipe == "wide-masses":
+    if recipe in ("wide-masses", "fine-context"):
         real = [f"inserted:{ircad(train)}"] * 8 + [f"ircad:{ircad(train)}"] * 4
+    liver = {"levels": 5}
+    if recipe == "fine-context":
+        liver = {"levels": 5, "spacing_mm": [1.5, 1.5, 3.0], "context_slices": 5}
     return {
         "stage": "liver", "method": "scratch", "data": [*real, "phantom:40@64x448x448"],
         "val_data": [f"ircad:{ircad(test)}"], "val_samples": 16, "epochs": 8, "steps_per_epoch": 120,
-        "batch_size": 8, "patch_size": 192, "lr": 1e-3, "seed": 2, "out": out_run,
-        "cascade": {"liver": {"levels": 5}}, "augmentation": AUGMENTATION,
+        "batch_size": 8, "patch_size": 224 if recipe == "fine-context" else 192, "lr": 1e-3, "seed": 2,
+        "out": out_run, "cascade": {"liver": liver}, "augmentation": AUGMENTATION,
     }
 
 
@@ -85,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("config")
-    p.add_argument("recipe", choices=("wide", "wide-masses"))
+    p.add_argument("recipe", choices=("wide", "wide-masses", "fine-context"))
     p.add_argument("fold", choices=tuple(FOLDS))
     p.add_argument("out", type=Path)
     p.add_argument("--out-run", default=None, help="run folder (default runs/liver-crosscheck/RECIPE-FOLD)")
