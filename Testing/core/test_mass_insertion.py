@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from liverlesion.errors import InvalidInputError
-from liverlesion.phantom.anatomy import EXTRAHEPATIC_MASS_DIAMETER_MM, MAX_LIVER_CONTACT
 from liverlesion.phantom.insertion import estimate_liver_contrast
 from liverlesion.phantom.mass_insertion import MASS_HU_FROM_LIVER, insert_extrahepatic_masses
+from liverlesion.phantom.masses import EXTRAHEPATIC_MASS_DIAMETER_MM, MAX_LIVER_CONTACT
 from scipy import ndimage
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from . import appearance as t
 from .grid import Grid, smooth_field
+from .masses import centre_candidates, draw_mass_radii, liver_surrounds, lobulated_distance
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,8 @@ _SOFT = (t.FAT, t.GI_WALL, t.GI_FLUID, t.GI_AIR, t.FECES, t.GASTRIC_FOOD, t.LIVE
          t.HEPATIC_VEIN)
 #: Chance that the stomach holds food (soft-tissue density) rather than fluid.
 FOOD_FILLED_STOMACH = 0.35
-#: Chance that a phantom has solid extra-hepatic masses, and their diameter range (mm).
+#: Chance that a phantom has solid extra-hepatic masses (their geometry: :mod:`.masses`).
 EXTRAHEPATIC_MASS_PROBABILITY = 0.5
-EXTRAHEPATIC_MASS_DIAMETER_MM = (30.0, 110.0)
-#: A mass whose surface touches liver over more than this fraction would be intra-hepatic: it is not painted.
-MAX_LIVER_CONTACT = 0.4
 
 
 def draw_anatomy(rng: np.random.Generator) -> Anatomy:
@@ -240,10 +237,9 @@ def _mass_centre(tissues, grid: Grid, cavity2d: np.ndarray, radius_mm: float, rn
     if not liver.any():
         return None
     sampling = (grid.spacing[2] * step[0], grid.spacing[1] * step[1], grid.spacing[0] * step[2])
-    distance = ndimage.distance_transform_edt(~liver, sampling=sampling)
     soft = np.isin(coarse, (t.FAT, t.GI_WALL, t.GI_FLUID, t.GI_AIR, t.FECES, t.GASTRIC_FOOD, t.PANCREAS, t.KIDNEY))
     soft &= cavity2d[:: step[1], :: step[2]][None]
-    candidates = np.argwhere(soft & (distance >= 0.6 * radius_mm) & (distance <= radius_mm))
+    candidates = centre_candidates(liver, soft, sampling, radius_mm)
     if not len(candidates):
         return None
     k, j, i = candidates[rng.integers(len(candidates))] * np.array(step)
@@ -262,7 +258,7 @@ def paint_confounders(tissues, grid: Grid, cavity2d: np.ndarray, rng: np.random.
         return
     displaceable = (*_SOFT, t.KIDNEY, t.SPLEEN)
     for _ in range(int(rng.integers(1, 3))):
-        radius = 0.5 * rng.uniform(*EXTRAHEPATIC_MASS_DIAMETER_MM) * rng.uniform(0.8, 1.2, 3)
+        radius = draw_mass_radii(rng)
         centre = _mass_centre(tissues, grid, cavity2d, float(radius.mean()), rng)
         if centre is None:
             continue
@@ -271,7 +267,7 @@ def paint_confounders(tissues, grid: Grid, cavity2d: np.ndarray, rng: np.random.
         if box is None:
             continue
         sl, Z, Y, X = box
-        q = np.sqrt(_ell3(X, Y, Z, centre, radius)) - 1 + np.float32(0.12) * smooth_field(rng, X, Y, Z, 60.0)
+        q = lobulated_distance(X, Y, Z, centre, radius, rng)
         view = tissues[sl]
         before = view.copy()
         allowed = np.isin(view, displaceable) & cavity2d[sl[1:]][None]
@@ -282,16 +278,8 @@ def paint_confounders(tissues, grid: Grid, cavity2d: np.ndarray, rng: np.random.
         view[mass] = t.SOLID_MASS
         if necrotic:
             view[(q <= -0.55) & mass] = t.GI_FLUID
-        if _mostly_inside_liver(mass, before):
+        if liver_surrounds(mass, before == t.LIVER):
             view[...] = before  # that would be a liver tumour (labelled liver), not an extra-hepatic mass
-
-
-def _mostly_inside_liver(mass: np.ndarray, before: np.ndarray) -> bool:
-    """True when liver surrounds more than :data:`MAX_LIVER_CONTACT` of a mass's surface (or it is empty)."""
-    if not mass.any():
-        return True
-    shell = ndimage.binary_dilation(mass, iterations=2) & ~mass
-    return bool((before[shell] == t.LIVER).mean() > MAX_LIVER_CONTACT)
 
 
 def liver_implicit(an: Anatomy, rng: np.random.Generator, X, Y, Z) -> np.ndarray:

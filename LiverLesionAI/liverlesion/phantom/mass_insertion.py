@@ -12,9 +12,9 @@ import numpy as np
 from scipy import ndimage
 
 from ..volume import Volume
-from .anatomy import EXTRAHEPATIC_MASS_DIAMETER_MM, MAX_LIVER_CONTACT
 from .grid import smooth_field
 from .insertion import checked_liver_mask, estimate_liver_contrast
+from .masses import centre_candidates, draw_mass_radii, liver_surrounds, lobulated_distance
 
 #: Soft tissue a mass may displace (HU): fat, bowel, kidney, liver; never air, lung or bone.
 DISPLACEABLE_HU = (-200.0, 260.0)
@@ -34,10 +34,8 @@ def _centre_candidates(array, liver, deep, spacing_zyx, radius_mm: float, step) 
     coarse_liver = liver[:: step[0], :: step[1], :: step[2]]
     coarse_ct = array[:: step[0], :: step[1], :: step[2]]
     sampling = tuple(s * k for s, k in zip(spacing_zyx, step, strict=True))
-    distance = ndimage.distance_transform_edt(~coarse_liver, sampling=sampling)
     soft = (coarse_ct > DISPLACEABLE_HU[0]) & (coarse_ct < DISPLACEABLE_HU[1]) & deep
-    near = (distance >= 0.6 * radius_mm) & (distance <= radius_mm)
-    return np.argwhere(soft & near) * np.asarray(step)
+    return centre_candidates(coarse_liver, soft, sampling, radius_mm) * np.asarray(step)
 
 
 def insert_extrahepatic_masses(
@@ -48,7 +46,7 @@ def insert_extrahepatic_masses(
     Each mass is centred in soft tissue 0.6-1.0 radius outside the liver surface, so it indents the liver; it
     replaces fat, bowel, kidney and liver (never air, lung or bone) through a soft margin, keeps the CT's noise
     texture, and has a liver-like mean HU (this CT's liver −70 … +15). A mass that the liver would surround on
-    more than :data:`~liverlesion.phantom.anatomy.MAX_LIVER_CONTACT` of its surface is not inserted (that would
+    more than :data:`~liverlesion.phantom.masses.MAX_LIVER_CONTACT` of its surface is not inserted (that would
     be a liver tumour, labelled liver). May insert none when there is no room.
 
     Args:
@@ -72,7 +70,7 @@ def insert_extrahepatic_masses(
     deep = _deep_body(array, step)
     count = int(rng.integers(1, 3)) if n_masses is None else int(n_masses)
     for _ in range(count):
-        radius = 0.5 * rng.uniform(*EXTRAHEPATIC_MASS_DIAMETER_MM) * rng.uniform(0.8, 1.2, 3)  # (x, y, z) mm
+        radius = draw_mass_radii(rng)  # (x, y, z) mm
         candidates = _centre_candidates(array, liver, deep, spacing_zyx, float(radius.mean()), step)
         if not len(candidates):
             continue
@@ -84,8 +82,7 @@ def insert_extrahepatic_masses(
         Z = ((np.arange(lo[0], hi[0]) - centre[0]) * sz).astype(np.float32)[:, None, None]
         Y = ((np.arange(lo[1], hi[1]) - centre[1]) * sy).astype(np.float32)[None, :, None]
         X = ((np.arange(lo[2], hi[2]) - centre[2]) * sx).astype(np.float32)[None, None, :]
-        q = np.sqrt((X / radius[0]) ** 2 + (Y / radius[1]) ** 2 + (Z / radius[2]) ** 2) - 1
-        q = q + np.float32(0.12) * smooth_field(rng, X, Y, Z, 60.0)
+        q = lobulated_distance(X, Y, Z, (0.0, 0.0, 0.0), radius, rng)
         background = out[box]
         inside_body = deep[np.ix_(*(np.arange(a, b) // k for a, b, k in zip(lo, hi, step, strict=True)))]
         body_part = (q <= 0) & inside_body
@@ -93,8 +90,7 @@ def insert_extrahepatic_masses(
         mass = body_part & allowed
         if mass.sum() < 0.85 * max(int(body_part.sum()), 1) or not mass.any():
             continue  # would wrap around bone or lie mostly in gas: not a plausible place
-        shell = ndimage.binary_dilation(mass, iterations=2) & ~mass
-        if liver[box][shell].mean() > MAX_LIVER_CONTACT:
+        if liver_surrounds(mass, liver[box]):
             continue
         mass_hu = liver_hu + rng.uniform(*MASS_HU_FROM_LIVER)
         value = np.full(background.shape, mass_hu, np.float32) + np.float32(14.0) * smooth_field(rng, X, Y, Z, 25.0)
