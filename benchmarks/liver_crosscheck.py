@@ -52,16 +52,16 @@ def config(recipe: str, fold: str, out_run: str) -> dict:
 
 
 def score(model: Path, patient: str, png: Path | None) -> dict:
+    from liverlesion.evaluation.metrics import dice
     from liverlesion.inference.pipeline import Segmenter
     from liverlesion.io import read_volume
 
     ct = read_volume(ircad(patient) / "ct.nrrd")
     truth = read_volume(ircad(patient) / "masks" / "liver.nrrd").array > 0
     predicted = Segmenter.load(model, "onnxruntime")(ct).labelmap.array >= 1
-    dice = 2 * (predicted & truth).sum() / (predicted.sum() + truth.sum())
     if png is not None:
         _overlay(ct.array, truth, predicted, png)
-    return {"model": str(model), "patient": patient, "liver_dice": round(float(dice), 4),
+    return {"model": str(model), "patient": patient, "liver_dice": round(dice(predicted, truth), 4),
             "predicted_voxels": int(predicted.sum()), "truth_voxels": int(truth.sum())}
 
 

@@ -91,7 +91,8 @@ class CaseStore:
     """The stage cases of a run, prepared once and kept in memory.
 
     ``inserted`` cases get new synthetic lesions each epoch (:meth:`refresh`; liver stage: also extra-hepatic
-    masses), seeded by (case, epoch) so every DDP rank builds the same data. Phantoms can be cached on disk (``cache_dir``) across runs.
+    masses), seeded by (case, epoch) so every DDP rank builds the same data. Phantoms can be cached on disk
+    (``cache_dir``) across runs.
     """
 
     def __init__(self, specs, stage: StageConfig, config: CascadeConfig, seed: int = 0, cache_dir=None, log=None):
@@ -121,7 +122,8 @@ class CaseStore:
         self.refresh(0)
 
     def refresh(self, epoch: int) -> None:
-        """Prepare the cases for ``epoch`` (regenerates inserted lesions when the epoch changes)."""
+        """Prepare the cases for ``epoch`` (regenerates inserted lesions, and masses for the liver stage, when the
+        epoch changes)."""
         from .sources import insert_into, insert_masses_into
 
         if self.epoch is not None and epoch == self.epoch:
