@@ -3,7 +3,8 @@
 Run folder (``options.out``): ``options.json`` (every option, seed included), ``config.json`` (the cascade
 config), ``checkpoint.pt`` (model, optimizer, scheduler, epoch, RNG states; rewritten each epoch),
 ``metrics.jsonl`` (one JSON object per epoch), ``rank<R>.checksum.json`` (final parameter checksum of each
-rank), ``model/`` (the exported model package).
+rank), ``model/`` (the exported model package; with ``average_epochs`` the averaged weights, and
+``model-last-epoch/`` the last epoch's).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..config import CascadeConfig
 from ..model_package import default_model_dir, load_model_package, load_torch_networks, save_model_package
 from ..networks.unet import UNet2D, freeze_encoder_levels
 from .augment import AugmentOptions
+from .averaging import WeightAverage, reestimate_batchnorm
 from .datasets import CaseStore, draw_sample
 from .ddp import DistContext, all_reduce_sum, barrier, broadcast_buffers, init_distributed, shutdown, wrap
 from .losses import binary_logits, classification_loss, dice_per_class, segmentation_loss
@@ -34,6 +36,8 @@ from .sources import DataSpec
 
 Log = Callable[[str], None]
 VALIDATION_EPOCH = 1_000_000  # "epoch" seed component of the fixed validation samples
+#: Training batches (per rank) over which BatchNorm statistics are re-estimated for averaged weights.
+BATCHNORM_BATCHES = 24
 
 LICENSES = {
     "phantom": "LiverLesionAI synthetic phantoms (generated; Apache-2.0)",
@@ -142,8 +146,9 @@ def _validate(model, batches, phase, options, device) -> dict:
     return {"val_dice": dice, "val_mean_dice": float(np.mean(present)) if present else float("nan")}
 
 
-def _save_checkpoint(path: Path, model, optimizer, scheduler, epoch: int, options: TrainOptions) -> None:
+def _save_checkpoint(path: Path, model, optimizer, scheduler, epoch: int, options: TrainOptions, average) -> None:
     state = {
+        "average": average.state_dict() if average is not None else None,
         "model": model.state_dict(),
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
@@ -204,6 +209,7 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(total_steps, min(100, total_steps // 10 + 1)))
     checkpoint_path, metrics_path = run_dir / "checkpoint.pt", run_dir / "metrics.jsonl"
     start_epoch = 0
+    average = WeightAverage() if options.average_epochs else None
     if options.resume and checkpoint_path.is_file():
         state = torch.load(checkpoint_path, map_location=context.device, weights_only=False)
         model.load_state_dict(state["model"])
@@ -212,6 +218,8 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         torch.set_rng_state(state["torch_rng"])
         np.random.set_state(state["numpy_rng"])
         start_epoch = state["epoch"] + 1
+        if average is not None and state.get("average"):
+            average.load_state_dict(state["average"])
         say(f"resumed from {checkpoint_path} after epoch {start_epoch}")
     elif context.is_main and metrics_path.exists():
         metrics_path.unlink()
@@ -264,17 +272,30 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         }
         if class_losses:
             record["class_loss"] = float(np.mean(class_losses))
+        if average is not None and epoch >= options.epochs - options.average_epochs:
+            average.add(model)
+            record["averaged_epochs"] = average.count
         if context.is_main:
             if options.val_samples > 0:
                 batches = _validation_batches(val_store.cases, stage, options, phase.binary)
                 validation = _validate(model, batches, phase, options, context.device)
                 record.update(validation)
-            _save_checkpoint(checkpoint_path, model, optimizer, scheduler, epoch, options)
+            _save_checkpoint(checkpoint_path, model, optimizer, scheduler, epoch, options, average)
             with open(metrics_path, "a") as stream:
                 stream.write(json.dumps(record) + "\n")
             say(json.dumps(record))
         barrier(context)
     broadcast_buffers(model, context)
+    if average is not None:
+        if context.is_main:
+            _export(run_dir / "model-last-epoch", options, config, model, base, validation, specs)
+            model.to(context.device)
+        validation = _use_average(model, average, (store, val_store), stage, options, augment, context)
+        if context.is_main:
+            record = {"epoch": "average", "averaged_epochs": average.count, **validation}
+            with open(metrics_path, "a") as stream:
+                stream.write(json.dumps(record) + "\n")
+            say(json.dumps(record))
     (run_dir / f"rank{context.rank}.checksum.json").write_text(json.dumps(_parameter_checksum(model)) + "\n")
     package_dir = run_dir / "model"
     if context.is_main:
@@ -282,6 +303,30 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         say(f"model package written to {package_dir}")
     barrier(context)
     return package_dir
+
+
+def _use_average(model, average: WeightAverage, stores, stage, options, augment, context) -> dict:
+    """Load the averaged weights into ``model``, re-estimate its BatchNorm statistics on fresh training batches
+    (``stores``: training and validation :class:`CaseStore`) and return its validation (empty off rank 0)."""
+    store, val_store = stores
+    last = phase_for_epoch(
+        options.method, options.epochs - 1, options.epochs, stage.levels, options.pretrain_fraction, options.freeze_levels
+    )
+    average.load_into(model)
+    sampling = SamplingOptions(last.sampling_mode, options.effective_patch_size, options.lesion_fraction)
+    batches = []
+    for step in range(BATCHNORM_BATCHES):
+        first = ((step * context.world_size) + context.rank) * options.batch_size
+        samples = [
+            draw_sample(store.cases, stage, options.seed, options.epochs, first + j, sampling, augment, last.binary)
+            for j in range(options.batch_size)
+        ]
+        batches.append(collate(samples, stage.size_multiple)[0].to(context.device))
+    reestimate_batchnorm(model, batches)
+    broadcast_buffers(model, context)
+    if not (context.is_main and options.val_samples > 0):
+        return {}
+    return _validate(model, _validation_batches(val_store.cases, stage, options, last.binary), last, options, context.device)
 
 
 def _command_line() -> str:

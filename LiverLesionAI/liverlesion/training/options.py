@@ -42,6 +42,7 @@ class TrainOptions:
     dice_weight: float = 1.0
     class_weight: float = 0.5
     val_samples: int = 32
+    average_epochs: int = 0
     seed: int = 0
     device: str = "auto"
     amp: bool = False
@@ -62,6 +63,10 @@ class TrainOptions:
         for name in ("epochs", "steps_per_epoch", "batch_size"):
             if getattr(self, name) < 1:
                 raise InvalidInputError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}")
+        if not 0 <= self.average_epochs <= self.epochs:
+            raise InvalidInputError(
+                f"--average-epochs must be between 0 and --epochs ({self.epochs}), got {self.average_epochs}"
+            )
         object.__setattr__(self, "data", tuple(self.data))
         object.__setattr__(self, "val_data", tuple(self.val_data))
         object.__setattr__(self, "pretrain_data", tuple(self.pretrain_data))
@@ -110,6 +115,7 @@ _FLAG_HELP = {
     "dice_weight": "weight of the Dice term added to cross-entropy",
     "class_weight": "weight of the Y-Net classification loss",
     "val_samples": "validation samples (whole slices) per epoch",
+    "average_epochs": "average the weights of the last N epochs (SWA; BatchNorm re-estimated); 0: last epoch's",
     "seed": "random seed (data, augmentation, initialisation)",
     "device": "auto, cpu, cuda",
     "cache_dir": "folder caching generated phantoms across runs",
@@ -130,7 +136,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, action="append", metavar="KIND:PATH", help=_FLAG_HELP[f.name])
             continue
         kind = {"epochs": int, "steps_per_epoch": int, "batch_size": int, "patch_size": int, "seed": int,
-                "val_samples": int, "freeze_levels": int, "lr": float, "weight_decay": float,
+                "val_samples": int, "average_epochs": int, "freeze_levels": int, "lr": float, "weight_decay": float,
                 "lesion_fraction": float, "pretrain_fraction": float, "dice_weight": float,
                 "class_weight": float}.get(f.name, str)
         choices = {"stage": ["liver", "lesion"], "method": list(METHODS)}.get(f.name)
