@@ -1,12 +1,19 @@
-"""``insert_extrahepatic_masses``: solid masses placed against the liver of a real CT, labelled not-liver.
+"""``insert_extrahepatic_masses``: solid masses that grow against the liver of a real CT and push it aside.
 
 The liver stage trained on one real CT took a large right renal mass of another CT for liver. Synthetic phantoms
 carry such confounders (:func:`~liverlesion.phantom.anatomy.paint_confounders`), but a network can tell phantom
-from real texture; this puts the same kind of mass into real CT, with the CT's own noise, so the lesson is
-"liver-like density outside the liver's outline is not liver" rather than "phantoms have masses".
+from real texture; this puts the same kind of mass into real CT, with the CT's own noise.
+
+A real extra-hepatic mass *displaces* the liver: the liver's outline bends around it, the parenchyma beside it is
+compressed, and the mass lies outside that outline. A mass painted over liver voxels instead looks exactly like a
+peripheral liver tumour — which the liver label includes — so it would teach the network two contradicting
+lessons. Here the tissue the mass grows into is pushed radially into a shell around it (a smooth, monotonic
+warp of the CT and of the liver label together), and the mass fills the space that opens.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -16,10 +23,18 @@ from .grid import smooth_field
 from .insertion import checked_liver_mask, estimate_liver_contrast
 from .masses import centre_candidates, draw_mass_radii, liver_surrounds, lobulated_distance
 
-#: Soft tissue a mass may displace (HU): fat, bowel, kidney, liver; never air, lung or bone.
+#: Soft tissue a mass may be centred in (HU): fat, bowel, kidney, liver; never air, lung or bone.
 DISPLACEABLE_HU = (-200.0, 260.0)
-#: Mass mean HU relative to this CT's liver (liver-like: slightly darker to slightly brighter).
+#: Above this a voxel is bone (or calcium): it is not pushed, and a mass does not grow over it.
+BONE_HU = 300.0
+#: Mass mean HU relative to this CT's liver (liver-like: darker to slightly brighter).
 MASS_HU_FROM_LIVER = (-70.0, 15.0)
+#: Amplitude (HU, about 1 s.d.) of the mass's internal heterogeneity.
+MASS_TEXTURE_HU = (10.0, 35.0)
+#: Width of the shell, in mass radii, into which the tissue the mass grows into is pushed (low, high).
+PUSH_SHELL_RADII = (0.5, 1.0)
+#: Centres tried per mass before giving up on it.
+CENTRE_TRIES = 6
 
 
 def _deep_body(array: np.ndarray, step) -> np.ndarray:
@@ -38,16 +53,89 @@ def _centre_candidates(array, liver, deep, spacing_zyx, radius_mm: float, step) 
     return centre_candidates(coarse_liver, soft, sampling, radius_mm) * np.asarray(step)
 
 
+def push_source_radius(rho: np.ndarray, shell: float) -> np.ndarray:
+    """Where the push warp samples from, as a normalised radius: tissue that sat within ``1 + shell`` mass radii
+    of the centre is squeezed into the shell ``[1, 1 + shell]``; beyond it nothing moves.
+
+    ``rho``: normalised distance from the mass centre in the new image (1 = the mass surface). The source
+    radius is ``rho - ((1 + shell - rho) / shell)²`` inside the shell: 0 at the surface, ``rho`` at the shell's
+    outer edge with zero slope there (no seam), increasing throughout (no folding). Inside the mass it is 0.
+    """
+    squeeze = np.clip((1.0 + shell - rho) / shell, 0.0, None) ** 2
+    return np.clip(rho - squeeze, 0.0, None).astype(np.float32)
+
+
+def _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, liver_hu, rng):
+    """Grow one mass at ``centre`` (voxel z, y, x) with half-axes ``radius`` (x, y, z mm) in place in ``out``
+    (float32 HU), ``liver`` and ``masses`` (bool). Bone stays where it is. False (nothing changed) when the mass would wrap
+    around bone or reach the body wall, or when the pushed liver would surround it (a liver tumour)."""
+    shell = rng.uniform(*PUSH_SHELL_RADII)
+    reach = np.ceil((radius[::-1] * (1 + shell) * 1.15 + 4) / spacing_zyx).astype(int)
+    lo = np.maximum(centre - reach, 0)
+    hi = np.minimum(centre + reach + 1, np.asarray(out.shape))
+    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    sz, sy, sx = spacing_zyx
+    Z = ((np.arange(lo[0], hi[0]) - centre[0]) * sz).astype(np.float32)[:, None, None]
+    Y = ((np.arange(lo[1], hi[1]) - centre[1]) * sy).astype(np.float32)[None, :, None]
+    X = ((np.arange(lo[2], hi[2]) - centre[2]) * sx).astype(np.float32)[None, None, :]
+    rho = np.sqrt((X / radius[0]) ** 2 + (Y / radius[1]) ** 2 + (Z / radius[2]) ** 2)
+    moved = rho <= 1 + shell
+    background = out[box]
+    inside_body = deep[np.ix_(*(np.arange(a, b) // k for a, b, k in zip(lo, hi, step, strict=True)))]
+    bone = ndimage.binary_dilation(background > BONE_HU, iterations=1)
+    mass = (lobulated_distance(X, Y, Z, (0.0, 0.0, 0.0), radius, rng) <= 0) & inside_body
+    if not mass.any() or (mass & bone).sum() > 0.15 * mass.sum():
+        return False  # would wrap around bone or bulge out of the body: not a plausible place
+    mass &= ~bone
+    scale = push_source_radius(rho[moved], shell) / np.maximum(rho[moved], 1e-6)
+    index = np.nonzero(moved)
+    source = [
+        (coordinate.astype(np.float32) - (c - a)) * scale + (c - a)
+        for coordinate, c, a in zip(index, centre, lo, strict=True)
+    ]
+    pushed = background.copy()
+    pushed[moved] = ndimage.map_coordinates(background, source, order=1, mode="nearest")
+    pushed_liver = liver[box].copy()
+    pushed_liver[moved] = ndimage.map_coordinates(liver[box].astype(np.float32), source, order=1) > 0.5
+    # Bone does not move: it stays where it was, and is not smeared into the shell.
+    from_bone = np.zeros_like(bone)
+    from_bone[moved] = ndimage.map_coordinates(bone.astype(np.float32), source, order=1) > 0.5
+    still = bone | from_bone
+    pushed[still], pushed_liver[still] = background[still], liver[box][still]
+    if liver_surrounds(mass, pushed_liver & ~mass):
+        return False
+    value = np.full(background.shape, liver_hu + rng.uniform(*MASS_HU_FROM_LIVER), np.float32)
+    value += np.float32(rng.uniform(*MASS_TEXTURE_HU)) * smooth_field(rng, X, Y, Z, 25.0)
+    if radius.min() > 25 and rng.uniform() < 0.4:  # necrotic core
+        value[rho <= 0.45] = rng.uniform(5.0, 30.0)
+    residual = pushed - ndimage.gaussian_filter(pushed, (0.7, 1.2, 1.2))
+    weight = ndimage.gaussian_filter(mass.astype(np.float32), (0.5, 0.8, 0.8))
+    out[box] = pushed + weight * (ndimage.gaussian_filter(value, (0.5, 0.8, 0.8)) + residual - pushed)
+    liver[box] = pushed_liver & ~mass
+    masses[box] = (masses[box] & ~moved) | mass
+    return True
+
+
+class InsertedMasses(NamedTuple):
+    """The CT with masses (int16 HU), its pushed liver mask and the masses' mask (bool, CT grid)."""
+
+    ct: Volume
+    liver: np.ndarray
+    masses: np.ndarray
+
+
 def insert_extrahepatic_masses(
     ct: Volume, liver_mask: np.ndarray, seed: int, *, n_masses: int | None = None
-) -> tuple[Volume, np.ndarray]:
-    """Put 1-2 (or ``n_masses``) lobulated solid masses of 30-110 mm against the liver of a real CT.
+) -> InsertedMasses:
+    """Grow 1-2 (or ``n_masses``) lobulated solid masses of 30-110 mm against the liver of a real CT.
 
-    Each mass is centred in soft tissue 0.6-1.0 radius outside the liver surface, so it indents the liver; it
-    replaces fat, bowel, kidney and liver (never air, lung or bone) through a soft margin, keeps the CT's noise
-    texture, and has a liver-like mean HU (this CT's liver −70 … +15). A mass that the liver would surround on
-    more than :data:`~liverlesion.phantom.masses.MAX_LIVER_CONTACT` of its surface is not inserted (that would
-    be a liver tumour, labelled liver). May insert none when there is no room.
+    Each mass is centred in deep soft tissue 0.6-1.0 radius outside the liver surface; the tissue within
+    1.5-2 radii of its centre (liver included) is pushed outwards into a shell around it
+    (:func:`push_source_radius`), so the liver's outline bends around the mass. The mass keeps the CT's noise
+    texture, has a heterogeneous liver-like density (this CT's liver −70 … +15 HU) and sometimes a necrotic
+    core. Bone is not moved. Not placed where the mass would wrap around bone or reach the body wall, nor where the pushed liver would
+    cover more than :data:`~liverlesion.phantom.masses.MAX_LIVER_CONTACT` of its surface (that would be a liver
+    tumour, which the liver label includes). May insert none when there is no room.
 
     Args:
         ct: real CT (HU), any geometry; masses are shaped in the array's axes scaled by ``ct.spacing``.
@@ -56,9 +144,10 @@ def insert_extrahepatic_masses(
         n_masses: number of masses to try (None: 1 or 2).
 
     Returns:
-        ``(ct, liver_mask)``: the modified int16 CT and the liver mask without the voxels the masses took.
+        :class:`InsertedMasses`: the modified CT, the pushed liver mask (which excludes the masses) and the
+        masses' mask (empty when none could be placed).
     """
-    liver = checked_liver_mask(ct, liver_mask)
+    liver = checked_liver_mask(ct, liver_mask).copy()
     rng = np.random.default_rng(seed)
     array = ct.array
     liver_hu, _, _ = estimate_liver_contrast(array, liver)
@@ -66,39 +155,15 @@ def insert_extrahepatic_masses(
     spacing_zyx = np.array([sz, sy, sx])
     step = tuple(max(1, int(round(4.0 / s))) for s in spacing_zyx)
     out = array.astype(np.float32)
-    liver = liver.copy()
     deep = _deep_body(array, step)
+    masses = np.zeros(ct.shape, dtype=bool)
     count = int(rng.integers(1, 3)) if n_masses is None else int(n_masses)
     for _ in range(count):
         radius = draw_mass_radii(rng)  # (x, y, z) mm
-        candidates = _centre_candidates(array, liver, deep, spacing_zyx, float(radius.mean()), step)
-        if not len(candidates):
-            continue
-        centre = candidates[rng.integers(len(candidates))]  # (z, y, x) voxels
-        reach = np.ceil((radius[::-1] * 1.3 + 4) / spacing_zyx).astype(int)
-        lo = np.maximum(centre - reach, 0)
-        hi = np.minimum(centre + reach + 1, np.asarray(ct.shape))
-        box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
-        Z = ((np.arange(lo[0], hi[0]) - centre[0]) * sz).astype(np.float32)[:, None, None]
-        Y = ((np.arange(lo[1], hi[1]) - centre[1]) * sy).astype(np.float32)[None, :, None]
-        X = ((np.arange(lo[2], hi[2]) - centre[2]) * sx).astype(np.float32)[None, None, :]
-        q = lobulated_distance(X, Y, Z, (0.0, 0.0, 0.0), radius, rng)
-        background = out[box]
-        inside_body = deep[np.ix_(*(np.arange(a, b) // k for a, b, k in zip(lo, hi, step, strict=True)))]
-        body_part = (q <= 0) & inside_body
-        allowed = (background > DISPLACEABLE_HU[0]) & (background < DISPLACEABLE_HU[1]) & inside_body
-        mass = body_part & allowed
-        if mass.sum() < 0.85 * max(int(body_part.sum()), 1) or not mass.any():
-            continue  # would wrap around bone or lie mostly in gas: not a plausible place
-        if liver_surrounds(mass, liver[box]):
-            continue
-        mass_hu = liver_hu + rng.uniform(*MASS_HU_FROM_LIVER)
-        value = np.full(background.shape, mass_hu, np.float32) + np.float32(14.0) * smooth_field(rng, X, Y, Z, 25.0)
-        if radius.min() > 25 and rng.uniform() < 0.4:  # necrotic core
-            value[q <= -0.55] = rng.uniform(5.0, 30.0)
-        residual = background - ndimage.gaussian_filter(background, (0.7, 1.2, 1.2))
-        weight = ndimage.gaussian_filter(mass.astype(np.float32), (0.5, 0.8, 0.8)) * allowed
-        out[box] = background + weight * (ndimage.gaussian_filter(value, (0.5, 0.8, 0.8)) + residual - background)
-        liver[box] &= ~mass
+        candidates = _centre_candidates(out, liver, deep, spacing_zyx, float(radius.mean()), step)
+        for _ in range(CENTRE_TRIES if len(candidates) else 0):
+            centre = candidates[rng.integers(len(candidates))]
+            if _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, liver_hu, rng):
+                break
     new_ct = np.clip(np.rint(out), -1024, 3071).astype(np.int16)
-    return ct.with_array(new_ct), liver
+    return InsertedMasses(ct.with_array(new_ct), liver, masses)

@@ -192,11 +192,12 @@ def insert_into(case: RawCase, seed: int) -> RawCase:
 
 
 def insert_masses_into(case: RawCase, seed: int) -> RawCase:
-    """``case`` with solid extra-hepatic masses against its liver; the voxels they take are no longer liver."""
+    """``case`` with solid extra-hepatic masses that push its liver aside (liver-stage training only: the liver
+    label moves with the liver; lesion labels inside it are kept where they were, so they are approximate)."""
     from ..phantom.mass_insertion import insert_extrahepatic_masses
 
-    ct, liver = insert_extrahepatic_masses(case.ct, case.labels.array >= 1, seed)
-    labels = np.where(liver, case.labels.array, 0).astype(np.uint8)
+    ct, liver, _ = insert_extrahepatic_masses(case.ct, case.labels.array >= 1, seed)
+    labels = np.where(liver, np.maximum(case.labels.array, 1), 0).astype(np.uint8)
     return RawCase(case.name, ct, case.labels.with_array(labels), case.kind, case.regenerate_seed)
 
 
