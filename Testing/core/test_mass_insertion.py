@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 from liverlesion.errors import InvalidInputError
 from liverlesion.phantom.insertion import estimate_liver_contrast
-from liverlesion.phantom.mass_insertion import (
-    BONE_HU,
-    MASS_HU_FROM_LIVER,
-    insert_extrahepatic_masses,
-    push_source_radius,
-)
-from liverlesion.phantom.masses import MAX_LIVER_CONTACT
+from liverlesion.phantom.mass_insertion import BONE_HU, MASS_HU_FROM_LIVER, insert_extrahepatic_masses
+from liverlesion.phantom.masses import MAX_LIVER_CONTACT, push_source_radius, push_sources
 from scipy import ndimage
 
 
@@ -28,6 +23,21 @@ def test_the_push_warp_squeezes_the_inner_ball_into_the_shell_without_folding_or
     slope = np.diff(source) / step
     edge = np.searchsorted(rho, 1 + shell)
     assert abs(slope[edge - 1] - 1.0) < 0.01, "slope 1 at the shell's outer edge: no seam"
+
+
+def test_push_sources_sample_towards_the_mass_centre_in_voxel_units_of_each_axis():
+    spacing_zyx = (2.0, 1.0, 0.5)
+    radii = np.array([10.0, 10.0, 10.0])  # x, y, z mm
+    centre = (10, 20, 40)  # voxel (z, y, x): 20 mm, 20 mm, 20 mm
+    dz, dy, dx = ((np.arange(n) - c) * s for n, c, s in zip((21, 41, 81), centre, spacing_zyx, strict=True))
+    moved, source = push_sources(dz[:, None, None], dy[None, :, None], dx[None, None, :], spacing_zyx, radii, 0.5)
+    index = np.nonzero(moved)
+    assert moved[centre] and not moved[0, 0, 0], "within 1.5 radii moves, the box corner does not"
+    for axis in range(3):  # every source lies between the voxel and the centre
+        offset, back = index[axis] - centre[axis], source[axis] - centre[axis]
+        assert np.all(np.abs(back) <= np.abs(offset) + 1e-4) and np.all(back * offset >= -1e-4)
+    on_surface = (index[0] == centre[0]) & (index[1] == centre[1]) & (index[2] == centre[2] + 20)  # x = +10 mm
+    assert np.allclose([s[on_surface] for s in source], [[centre[0]], [centre[1]], [centre[2]]], atol=1e-4)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,14 @@ import numpy as np
 
 from . import appearance as t
 from .grid import Grid, smooth_field
-from .masses import centre_candidates, draw_mass_radii, liver_surrounds, lobulated_distance
+from .masses import (
+    PUSH_SHELL_RADII,
+    centre_candidates,
+    draw_mass_radii,
+    liver_surrounds,
+    lobulated_distance,
+    push_sources,
+)
 
 
 @dataclass(frozen=True)
@@ -250,36 +257,48 @@ def paint_confounders(tissues, grid: Grid, cavity2d: np.ndarray, rng: np.random.
     """Solid extra-hepatic masses that a liver model must not call liver (with :data:`EXTRAHEPATIC_MASS_PROBABILITY`).
 
     One or two lobulated masses of 30-110 mm (renal, adrenal, colonic or pancreatic tumours) with liver-like
-    density, centred outside the liver so that they indent it: the liver wraps partly around them, sometimes
-    with a thin fat plane between; large ones may have a necrotic (fluid) core. A mass that liver would surround
-    (an intra-hepatic tumour, labelled liver) is not painted.
+    density, centred outside the liver. Each pushes the tissue it grows into aside (the warp of
+    :func:`~liverlesion.phantom.masses.push_sources`, nearest-neighbour on the tissue map; bone, lung and air
+    stay put), so the liver's outline bends around it, sometimes with a thin fat plane between; large ones may
+    have a necrotic (fluid) core. A mass that liver would surround (an intra-hepatic tumour, labelled liver) is
+    not painted.
     """
     if rng.uniform() >= EXTRAHEPATIC_MASS_PROBABILITY:
         return
     displaceable = (*_SOFT, t.KIDNEY, t.SPLEEN)
+    spacing_zyx = tuple(grid.spacing[::-1])
     for _ in range(int(rng.integers(1, 3))):
         radius = draw_mass_radii(rng)
         centre = _mass_centre(tissues, grid, cavity2d, float(radius.mean()), rng)
         if centre is None:
             continue
-        reach = radius * 1.3 + 4
+        shell = rng.uniform(*PUSH_SHELL_RADII)
+        reach = radius * (1 + shell) * 1.15 + 4
         box = grid.box(np.subtract(centre, reach), np.add(centre, reach))
         if box is None:
             continue
         sl, Z, Y, X = box
-        q = lobulated_distance(X, Y, Z, centre, radius, rng)
         view = tissues[sl]
-        before = view.copy()
-        allowed = np.isin(view, displaceable) & cavity2d[sl[1:]][None]
-        fat_plane, necrotic = rng.uniform() < 0.5, radius.min() > 25 and rng.uniform() < 0.4
-        if fat_plane:
-            view[(q <= 4.0 / float(radius.min())) & allowed] = t.FAT
+        moved, source = push_sources(Z - centre[2], Y - centre[1], X - centre[0], spacing_zyx, radius, shell)
+        nearest = tuple(np.clip(np.rint(s).astype(np.intp), 0, n - 1) for s, n in zip(source, view.shape, strict=True))
+        pushed = view.copy()
+        pushed[moved] = view[nearest]
+        still = np.isin(view, _UNMOVED) | np.isin(pushed, _UNMOVED)
+        pushed[still] = view[still]
+        q = lobulated_distance(X, Y, Z, centre, radius, rng)
+        allowed = np.isin(pushed, displaceable) & cavity2d[sl[1:]][None]
+        if rng.uniform() < 0.5:  # fat plane
+            pushed[(q <= 4.0 / float(radius.min())) & allowed] = t.FAT
         mass = (q <= 0) & allowed
-        view[mass] = t.SOLID_MASS
-        if necrotic:
-            view[(q <= -0.55) & mass] = t.GI_FLUID
-        if liver_surrounds(mass, before == t.LIVER):
-            view[...] = before  # that would be a liver tumour (labelled liver), not an extra-hepatic mass
+        pushed[mass] = t.SOLID_MASS
+        if radius.min() > 25 and rng.uniform() < 0.4:  # necrotic core
+            pushed[(q <= -0.55) & mass] = t.GI_FLUID
+        if mass.any() and not liver_surrounds(mass, pushed == t.LIVER):
+            view[...] = pushed  # otherwise it would be a liver tumour (labelled liver), not an extra-hepatic mass
+
+
+#: Tissues a growing mass does not push (nor pull elsewhere): bone, lung and the air outside the body.
+_UNMOVED = (t.CORTICAL_BONE, t.MARROW, t.LUNG, t.AIR)
 
 
 def liver_implicit(an: Anatomy, rng: np.random.Generator, X, Y, Z) -> np.ndarray:

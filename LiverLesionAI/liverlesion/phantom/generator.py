@@ -14,7 +14,7 @@ from .lesions import draw_classes, draw_spec, place_lesions, render_lesion
 from .record import Phantom, PhantomLesion
 
 #: Bumped whenever the same seed starts giving a different phantom (keys on-disk phantom caches).
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 #: Upper end of the random lesion count when ``n_lesions`` is None.
 MAX_RANDOM_LESIONS = 8
 SLICE_THICKNESSES_MM = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 5.0)

@@ -8,7 +8,7 @@ A real extra-hepatic mass *displaces* the liver: the liver's outline bends aroun
 compressed, and the mass lies outside that outline. A mass painted over liver voxels instead looks exactly like a
 peripheral liver tumour — which the liver label includes — so it would teach the network two contradicting
 lessons. Here the tissue the mass grows into is pushed radially into a shell around it (a smooth, monotonic
-warp of the CT and of the liver label together), and the mass fills the space that opens.
+warp of the CT and of the liver label together, :func:`~liverlesion.phantom.masses.push_sources`), and the mass fills the space that opens.
 """
 
 from __future__ import annotations
@@ -21,7 +21,14 @@ from scipy import ndimage
 from ..volume import Volume
 from .grid import smooth_field
 from .insertion import checked_liver_mask, estimate_liver_contrast
-from .masses import centre_candidates, draw_mass_radii, liver_surrounds, lobulated_distance
+from .masses import (
+    PUSH_SHELL_RADII,
+    centre_candidates,
+    draw_mass_radii,
+    liver_surrounds,
+    lobulated_distance,
+    push_sources,
+)
 
 #: Soft tissue a mass may be centred in (HU): fat, bowel, kidney, liver; never air, lung or bone.
 DISPLACEABLE_HU = (-200.0, 260.0)
@@ -31,8 +38,6 @@ BONE_HU = 300.0
 MASS_HU_FROM_LIVER = (-70.0, 15.0)
 #: Amplitude (HU, about 1 s.d.) of the mass's internal heterogeneity.
 MASS_TEXTURE_HU = (10.0, 35.0)
-#: Width of the shell, in mass radii, into which the tissue the mass grows into is pushed (low, high).
-PUSH_SHELL_RADII = (0.5, 1.0)
 #: Centres tried per mass before giving up on it.
 CENTRE_TRIES = 6
 
@@ -53,18 +58,6 @@ def _centre_candidates(array, liver, deep, spacing_zyx, radius_mm: float, step) 
     return centre_candidates(coarse_liver, soft, sampling, radius_mm) * np.asarray(step)
 
 
-def push_source_radius(rho: np.ndarray, shell: float) -> np.ndarray:
-    """Where the push warp samples from, as a normalised radius: tissue that sat within ``1 + shell`` mass radii
-    of the centre is squeezed into the shell ``[1, 1 + shell]``; beyond it nothing moves.
-
-    ``rho``: normalised distance from the mass centre in the new image (1 = the mass surface). The source
-    radius is ``rho - ((1 + shell - rho) / shell)²`` inside the shell: 0 at the surface, ``rho`` at the shell's
-    outer edge with zero slope there (no seam), increasing throughout (no folding). Inside the mass it is 0.
-    """
-    squeeze = np.clip((1.0 + shell - rho) / shell, 0.0, None) ** 2
-    return np.clip(rho - squeeze, 0.0, None).astype(np.float32)
-
-
 def _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, liver_hu, rng):
     """Grow one mass at ``centre`` (voxel z, y, x) with half-axes ``radius`` (x, y, z mm) in place in ``out``
     (float32 HU), ``liver`` and ``masses`` (bool). Bone stays where it is. False (nothing changed) when the mass would wrap
@@ -78,8 +71,7 @@ def _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, live
     Z = ((np.arange(lo[0], hi[0]) - centre[0]) * sz).astype(np.float32)[:, None, None]
     Y = ((np.arange(lo[1], hi[1]) - centre[1]) * sy).astype(np.float32)[None, :, None]
     X = ((np.arange(lo[2], hi[2]) - centre[2]) * sx).astype(np.float32)[None, None, :]
-    rho = np.sqrt((X / radius[0]) ** 2 + (Y / radius[1]) ** 2 + (Z / radius[2]) ** 2)
-    moved = rho <= 1 + shell
+    moved, source = push_sources(Z, Y, X, spacing_zyx, radius, shell)
     background = out[box]
     inside_body = deep[np.ix_(*(np.arange(a, b) // k for a, b, k in zip(lo, hi, step, strict=True)))]
     bone = ndimage.binary_dilation(background > BONE_HU, iterations=1)
@@ -87,12 +79,6 @@ def _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, live
     if not mass.any() or (mass & bone).sum() > 0.15 * mass.sum():
         return False  # would wrap around bone or bulge out of the body: not a plausible place
     mass &= ~bone
-    scale = push_source_radius(rho[moved], shell) / np.maximum(rho[moved], 1e-6)
-    index = np.nonzero(moved)
-    source = [
-        (coordinate.astype(np.float32) - (c - a)) * scale + (c - a)
-        for coordinate, c, a in zip(index, centre, lo, strict=True)
-    ]
     pushed = background.copy()
     pushed[moved] = ndimage.map_coordinates(background, source, order=1, mode="nearest")
     pushed_liver = liver[box].copy()
@@ -107,7 +93,7 @@ def _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, live
     value = np.full(background.shape, liver_hu + rng.uniform(*MASS_HU_FROM_LIVER), np.float32)
     value += np.float32(rng.uniform(*MASS_TEXTURE_HU)) * smooth_field(rng, X, Y, Z, 25.0)
     if radius.min() > 25 and rng.uniform() < 0.4:  # necrotic core
-        value[rho <= 0.45] = rng.uniform(5.0, 30.0)
+        value[lobulated_distance(X, Y, Z, (0.0, 0.0, 0.0), radius * 0.45, rng) <= 0] = rng.uniform(5.0, 30.0)
     residual = pushed - ndimage.gaussian_filter(pushed, (0.7, 1.2, 1.2))
     weight = ndimage.gaussian_filter(mass.astype(np.float32), (0.5, 0.8, 0.8))
     out[box] = pushed + weight * (ndimage.gaussian_filter(value, (0.5, 0.8, 0.8)) + residual - pushed)
@@ -131,7 +117,7 @@ def insert_extrahepatic_masses(
 
     Each mass is centred in deep soft tissue 0.6-1.0 radius outside the liver surface; the tissue within
     1.5-2 radii of its centre (liver included) is pushed outwards into a shell around it
-    (:func:`push_source_radius`), so the liver's outline bends around the mass. The mass keeps the CT's noise
+    (:func:`~liverlesion.phantom.masses.push_source_radius`), so the liver's outline bends around the mass. The mass keeps the CT's noise
     texture, has a heterogeneous liver-like density (this CT's liver −70 … +15 HU) and sometimes a necrotic
     core. Bone is not moved. Not placed where the mass would wrap around bone or reach the body wall, nor where the pushed liver would
     cover more than :data:`~liverlesion.phantom.masses.MAX_LIVER_CONTACT` of its surface (that would be a liver

@@ -17,6 +17,8 @@ EXTRAHEPATIC_MASS_DIAMETER_MM = (30.0, 110.0)
 MAX_LIVER_CONTACT = 0.4
 #: A mass is centred this many radii (low, high) outside the liver surface, so that it indents the liver.
 CENTRE_DISTANCE_RADII = (0.6, 1.0)
+#: Width of the shell, in mass radii, into which the tissue a mass grows into is pushed (low, high).
+PUSH_SHELL_RADII = (0.5, 1.0)
 
 
 def draw_mass_radii(rng: np.random.Generator) -> np.ndarray:
@@ -50,3 +52,33 @@ def liver_surrounds(mass: np.ndarray, liver: np.ndarray) -> bool:
         return True
     shell = ndimage.binary_dilation(mass, iterations=2) & ~mass
     return bool(liver[shell].mean() > MAX_LIVER_CONTACT)
+
+
+def push_source_radius(rho: np.ndarray, shell: float) -> np.ndarray:
+    """Where the push warp samples from, as a normalised radius: tissue that sat within ``1 + shell`` mass radii
+    of the centre is squeezed into the shell ``[1, 1 + shell]``; beyond it nothing moves.
+
+    ``rho``: normalised distance from the mass centre in the pushed image (1 = the mass surface). The source
+    radius is ``rho - ((1 + shell - rho) / shell)²`` inside the shell: 0 at the surface, ``rho`` at the shell's
+    outer edge with slope 1 there (no seam), increasing throughout (no folding). Inside the mass it is 0.
+    """
+    squeeze = np.clip((1.0 + shell - rho) / shell, 0.0, None) ** 2
+    return np.clip(rho - squeeze, 0.0, None).astype(np.float32)
+
+
+def push_sources(dz, dy, dx, spacing_zyx, radii, shell: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The push warp of a mass on a box of voxels: which voxels move and where each samples from.
+
+    ``dz, dy, dx``: broadcastable mm offsets of the box's voxels from the mass centre (array axes z, y, x);
+    ``spacing_zyx``: voxel size (mm); ``radii``: the mass half-axes ``(x, y, z)`` mm. Returns ``(moved, source)``:
+    ``moved`` bool over the box (within ``1 + shell`` radii), ``source`` three float32 arrays of box voxel indices
+    (z, y, x), one entry per moved voxel in ``np.nonzero(moved)`` order — for ``ndimage.map_coordinates``.
+    """
+    rho = np.sqrt((dx / radii[0]) ** 2 + (dy / radii[1]) ** 2 + (dz / radii[2]) ** 2)
+    moved = rho <= 1 + shell
+    scale = push_source_radius(rho[moved], shell) / np.maximum(rho[moved], 1e-6) - 1
+    source = [
+        index.astype(np.float32) + scale * (np.broadcast_to(offset, rho.shape)[moved] / np.float32(size))
+        for index, offset, size in zip(np.nonzero(moved), (dz, dy, dx), spacing_zyx, strict=True)
+    ]
+    return moved, source
