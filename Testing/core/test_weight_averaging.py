@@ -64,8 +64,12 @@ def test_a_run_with_averaged_epochs_exports_the_average_and_keeps_the_last_epoch
     assert [r["epoch"] for r in records] == [0, 1, 2, "average"]
     assert [r.get("averaged_epochs") for r in records] == [None, 1, 2, 2]
     assert "val_mean_dice" in records[-1]
-    averaged, _ = load_torch_networks(load_model_package(tmp_path / "run" / "model"))
-    last, _ = load_torch_networks(load_model_package(tmp_path / "run" / "model-last-epoch"))
+    averaged_package = load_model_package(tmp_path / "run" / "model")
+    last_package = load_model_package(tmp_path / "run" / "model-last-epoch")
+    assert averaged_package.metadata["metrics"]["liver"]["measured_by"].endswith("mean of the last 2 epochs)")
+    assert last_package.metadata["metrics"]["liver"]["measured_by"].endswith("last epoch)")
+    averaged, _ = load_torch_networks(averaged_package)
+    last, _ = load_torch_networks(last_package)
     first_weight = next(name for name, _ in averaged.named_parameters())
     assert not torch.equal(averaged.state_dict()[first_weight], last.state_dict()[first_weight])
 

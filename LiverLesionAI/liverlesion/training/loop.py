@@ -376,7 +376,10 @@ def _export(folder: Path, options, config, model, base, validation, specs) -> No
         "command": _command_line(),
         "other_stage_from": other_from,
     }
-    metrics[options.stage] = {**validation, "measured_by": "liverlesion train (validation slices, last epoch)"}
+    weights = "last epoch" if folder.name == "model-last-epoch" or not options.average_epochs else (
+        f"mean of the last {options.average_epochs} epochs"
+    )
+    metrics[options.stage] = {**validation, "measured_by": f"liverlesion train (validation slices, {weights})"}
     for spec in [*specs, *(DataSpec.parse(t) for t in options.pretrain_data)]:
         licence = LICENSES[spec.kind]
         if licence not in licenses:
