@@ -81,13 +81,14 @@ def _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, live
     mass &= ~bone
     pushed = background.copy()
     pushed[moved] = ndimage.map_coordinates(background, source, order=1, mode="nearest")
-    pushed_liver = liver[box].copy()
+    pushed_liver, pushed_masses = liver[box].copy(), masses[box].copy()
     pushed_liver[moved] = ndimage.map_coordinates(liver[box].astype(np.float32), source, order=1) > 0.5
+    pushed_masses[moved] = ndimage.map_coordinates(masses[box].astype(np.float32), source, order=1) > 0.5
     # Bone does not move: it stays where it was, and is not smeared into the shell.
     from_bone = np.zeros_like(bone)
     from_bone[moved] = ndimage.map_coordinates(bone.astype(np.float32), source, order=1) > 0.5
     still = bone | from_bone
-    pushed[still], pushed_liver[still] = background[still], liver[box][still]
+    pushed[still], pushed_liver[still], pushed_masses[still] = background[still], liver[box][still], masses[box][still]
     if liver_surrounds(mass, pushed_liver & ~mass):
         return False
     value = np.full(background.shape, liver_hu + rng.uniform(*MASS_HU_FROM_LIVER), np.float32)
@@ -98,7 +99,7 @@ def _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, live
     weight = ndimage.gaussian_filter(mass.astype(np.float32), (0.5, 0.8, 0.8))
     out[box] = pushed + weight * (ndimage.gaussian_filter(value, (0.5, 0.8, 0.8)) + residual - pushed)
     liver[box] = pushed_liver & ~mass
-    masses[box] = (masses[box] & ~moved) | mass
+    masses[box] = pushed_masses | mass  # an earlier mass nearby is pushed like everything else
     return True
 
 
