@@ -23,6 +23,7 @@ from .masses import (
     draw_mass_radii,
     liver_surrounds,
     lobulated_distance,
+    push_reach_mm,
     push_sources,
 )
 
@@ -273,7 +274,7 @@ def paint_confounders(tissues, grid: Grid, cavity2d: np.ndarray, rng: np.random.
         if centre is None:
             continue
         shell = rng.uniform(*PUSH_SHELL_RADII)
-        reach = radius * (1 + shell) * 1.15 + 4
+        reach = push_reach_mm(radius, shell)
         box = grid.box(np.subtract(centre, reach), np.add(centre, reach))
         if box is None:
             continue

@@ -27,6 +27,7 @@ from .masses import (
     draw_mass_radii,
     liver_surrounds,
     lobulated_distance,
+    push_reach_mm,
     push_sources,
 )
 
@@ -63,7 +64,7 @@ def _push_mass(out, liver, masses, centre, radius, spacing_zyx, deep, step, live
     (float32 HU), ``liver`` and ``masses`` (bool). Bone stays where it is. False (nothing changed) when the mass would wrap
     around bone or reach the body wall, or when the pushed liver would surround it (a liver tumour)."""
     shell = rng.uniform(*PUSH_SHELL_RADII)
-    reach = np.ceil((radius[::-1] * (1 + shell) * 1.15 + 4) / spacing_zyx).astype(int)
+    reach = np.ceil(push_reach_mm(radius, shell)[::-1] / spacing_zyx).astype(int)
     lo = np.maximum(centre - reach, 0)
     hi = np.minimum(centre + reach + 1, np.asarray(out.shape))
     box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))

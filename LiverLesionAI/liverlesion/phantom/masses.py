@@ -66,6 +66,12 @@ def push_source_radius(rho: np.ndarray, shell: float) -> np.ndarray:
     return np.clip(rho - squeeze, 0.0, None).astype(np.float32)
 
 
+def push_reach_mm(radii: np.ndarray, shell: float) -> np.ndarray:
+    """Half-size ``(x, y, z)`` mm of the box around a mass that holds everything its push moves, with margin for
+    the lobulated surface."""
+    return radii * (1 + shell) * 1.15 + 4
+
+
 def push_sources(dz, dy, dx, spacing_zyx, radii, shell: float) -> tuple[np.ndarray, list[np.ndarray]]:
     """The push warp of a mass on a box of voxels: which voxels move and where each samples from.
 
