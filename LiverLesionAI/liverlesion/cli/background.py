@@ -54,12 +54,14 @@ def segment_command(
     probabilities: bool = False,
     model: str | None = None,
     python: str | None = None,
+    worker: bool = False,
 ) -> list[str]:
     """The argv of ``python -m liverlesion segment INPUT -o OUTDIR --progress json …``.
 
     ``threads`` 0 lets the CLI use every core; ``min_lesion_ml`` None keeps the model's default (mL);
-    ``python`` is the interpreter (default: this one; in Slicer, PythonSlicer). Raises ValueError naming
-    the rule an option breaks.
+    ``python`` is the interpreter (default: this one; in Slicer, PythonSlicer). ``worker`` runs it through
+    :mod:`liverlesion.cli.worker`, which cancels the run when the caller closes the child's stdin pipe or goes
+    away (give the child a stdin pipe). Raises ValueError naming the rule an option breaks.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -70,7 +72,7 @@ def segment_command(
     command = [
         python or sys.executable,
         "-m",
-        "liverlesion",
+        "liverlesion.cli.worker" if worker else "liverlesion",
         "segment",
         str(input_path),
         "-o",
