@@ -15,7 +15,7 @@ from ..errors import CancelledError, InvalidInputError, LiverLesionError, ModelE
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK
 
 #: Subcommand modules, in the order ``--help`` lists them. A module missing from an install is skipped.
-SUBCOMMANDS = ("segment", "evaluate", "train", "phantom", "info", "web", "export_onnx")
+SUBCOMMANDS = ("segment", "cohort", "evaluate", "train", "phantom", "info", "web", "export_onnx")
 
 
 
