@@ -294,9 +294,9 @@ def test_the_table_has_one_row_per_lesion_with_its_measurements(lesion_nodes, a_
         assert row[f"P({lesion.lesion_class})"] == pytest.approx(lesion.confidence, abs=0.0005)
 
 
-def test_probabilities_are_stored_hidden_in_the_scene_and_read_back_exactly(lesion_nodes, a_result):
+def test_probabilities_are_stored_in_the_scene_and_read_back_exactly(lesion_nodes, a_result):
     node = lesion_nodes.segmentation.GetNodeReference(mrml.REF_PROBABILITIES)
-    assert node is not None and node.GetHideFromEditors()
+    assert node is not None and node.GetStorageNode() is not None
     back = read_probabilities(node, lesion_nodes.volume)
     assert back.offset == a_result.probabilities.offset
     assert np.array_equal(back.values, a_result.probabilities.values)

@@ -1,4 +1,4 @@
-"""The run's lesion-class probabilities: kept in the scene as a hidden vector volume, read from
+"""The run's lesion-class probabilities: kept in the scene as a vector volume, read from
 ``probabilities.nrrd`` of ``liverlesion segment``."""
 
 from __future__ import annotations
@@ -22,12 +22,15 @@ from .vtk_bridge import (
 
 
 def store_probabilities(volume_node, probabilities: ClassProbabilities):
-    """A hidden uint8 vector volume (4 components) over the probability box of the CT grid."""
+    """A uint8 vector volume (4 components) over the probability box of the CT grid.
+
+    Not hidden from editors: Slicer 5.6 and 5.8 leave hidden nodes out of Save, and "Update lesions" after a
+    reload needs it. Volume selectors of scalar volumes that hide child node types (the module's) do not list it.
+    """
     scene = scene_of(volume_node)
     node = scene.AddNewNodeByClass(
         "vtkMRMLVectorVolumeNode", scene.GenerateUniqueName(f"{volume_node.GetName()} lesion probabilities")
     )
-    node.SetHideFromEditors(True)
     node.SetAttribute(PREFIX + "Channels", "no lesion,cyst,hemangioma,metastasis (value/255)")
     ijk_to_ras = matrix_to_numpy(volume_node.GetIJKToRASMatrix)
     start = np.array(volume_node.GetImageData().GetExtent()[::2], dtype=float)

@@ -56,7 +56,6 @@ def fill_table(table_node, lesions: Sequence[Lesion]) -> None:
         for row in rows:
             array.InsertNextValue(row[column] if column in STRING_COLUMNS else float(row[column]))
         table_node.AddColumn(array)
-    table_node.SetUseColumnNameAsColumnHeader(True)
     table_node.SetLocked(True)
     table_node.Modified()
 

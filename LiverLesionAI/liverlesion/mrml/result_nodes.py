@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..labels import LIVER
 from ..progress import ProgressCallback, sub_progress
 from ..results import SegmentationResult
+from .placement import place_under_study
 from .probabilities import store_probabilities
 from .report_nodes import fill_labels, fill_table, new_labels_node
 from .scene_state import (
@@ -48,7 +49,8 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
 
     Creates a new segmentation "<volume> lesions" (a unique name; segment "Liver" = liver parenchyma,
     label 1, and one segment "Lesion N — <class>" per lesion, coloured and with standard terminology), the
-    3D labels, the report table and, when the result has them, the stored probabilities.
+    3D labels, the report table and, when the result has them, the stored probabilities; all of them under the
+    CT's parent item in the subject hierarchy (its study) and its parent transform.
 
     Args:
         show_3d: also create closed surfaces (3D) of the segments.
@@ -64,8 +66,10 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
         "vtkMRMLSegmentationNode", scene.GenerateUniqueName(f"{base} lesions")
     )
     segmentation_node.CreateDefaultDisplayNodes()
-    segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
+    # Transform first: the reference geometry is taken relative to the segmentation's own parent transform, so
+    # set the other way round a CT under a transform would get it twice.
     follow_transform(segmentation_node, volume_node)
+    segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
     segmentation_node.SetNodeReferenceID(REF_VOLUME, volume_node.GetID())
 
     liver_id = add_liver_segment(segmentation_node, volume_node, result.labelmap.array == LIVER)
@@ -88,6 +92,7 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
     segmentation_node.SetNodeReferenceID(REF_TABLE, nodes.table.GetID())
     fill_labels(nodes.labels, result.lesions)
     fill_table(nodes.table, result.lesions)
+    place_under_study(nodes)
     if show_3d:
         segmentation_node.CreateClosedSurfaceRepresentation()
     return nodes

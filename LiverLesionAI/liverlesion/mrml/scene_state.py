@@ -1,7 +1,7 @@
 """What the adapter keeps in the scene, and :class:`LesionNodes`, the nodes of one segmentation run.
 
 On the segmentation node: node references ``LiverLesionAI.Volume`` (the CT), ``LiverLesionAI.Probabilities``
-(a hidden 4-component uint8 vector volume: no lesion, cyst, hemangioma, metastasis × 255 over the probability
+(a 4-component uint8 vector volume: no lesion, cyst, hemangioma, metastasis × 255 over the probability
 box of the CT grid), ``LiverLesionAI.Labels`` (markups) and ``LiverLesionAI.Table`` (report table); the attribute
 ``LiverLesionAI.LiverSegmentID`` (every other segment is a lesion segment). On each lesion segment: the tags
 ``LiverLesionAI.LesionId`` and ``LiverLesionAI.Class`` and the standard terminology. All of it is saved with the
