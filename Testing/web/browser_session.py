@@ -69,7 +69,7 @@ def run_browser_session(
     downloads.mkdir(parents=True, exist_ok=True)
     screenshot_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(HERE / "serve_app.py"), "--port", str(free_port()),
-               "--min-lesion-ml", str(min_lesion_ml)]
+               "--min-lesion-ml", str(min_lesion_ml), "--data-root", str(Path(ct_path).parent)]
     if stand_in_package is not None:
         command += ["--stand-in", str(stand_in_package)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -22,6 +22,8 @@ def main() -> None:
     parser.add_argument("--model", help="model package folder (default: the bundled one)")
     parser.add_argument("--stand-in", dest="stand_in", help="model package whose config the stand-in networks use")
     parser.add_argument("--min-lesion-ml", type=float, default=None)
+    parser.add_argument("--data-root", dest="data_root", help="folder the path field may read (default: off)")
+    parser.add_argument("--work-dir", dest="work_dir", help="the session's folder (default: a temporary one)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("liverlesion").setLevel(logging.INFO)
@@ -38,7 +40,8 @@ def main() -> None:
         from stand_in_networks import stand_in_segmenter
 
         segmenter = stand_in_segmenter(args.stand_in)
-    app = create_app(input_path=args.input, segment_options=options, segmenter=segmenter)
+    app = create_app(input_path=args.input, segment_options=options, segmenter=segmenter,
+                     data_root=args.data_root, work_dir=args.work_dir)
     url = f"http://127.0.0.1:{args.port}/"
     app.server.controller.on_server_ready.add(lambda **_: print(f"READY {url}", flush=True))
     app.server.start(host="127.0.0.1", port=args.port, open_browser=False, show_connection_info=False)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from trame_slicer.app.logic import SegmentEditorLogic  # noqa: E402
 from trame_slicer.core import LayoutManager, SlicerApp  # noqa: E402
 from trame_slicer.rca_view import register_rca_factories  # noqa: E402
 
+from .data_root import DataRoot  # noqa: E402
 from .session import ViewerSession, classifier_loader  # noqa: E402
 from .ui import ViewerUI, slice_view_ui, threed_view_ui  # noqa: E402
 from .web_logic import WebLogic  # noqa: E402
@@ -46,10 +48,13 @@ class LiverLesionWebApp(TrameApp):
         segment_options: pipeline options (``model_dir``, ``backend``, ``threads``, ``min_lesion_ml``).
         segmenter: a loaded, picklable :class:`~liverlesion.inference.pipeline.Segmenter` to use instead of
             loading one from ``segment_options`` (tests inject stand-in networks this way).
+        work_dir: this viewer's private folder for uploads and exports (default: a new temporary folder).
+        data_root: the server folder the path field may read (default: none, the path field is off).
     """
 
     def __init__(self, server=None, *, input_path: str | Path | None = None,
-                 segment_options: dict[str, Any] | None = None, segmenter: Any = None):
+                 segment_options: dict[str, Any] | None = None, segmenter: Any = None,
+                 work_dir: str | Path | None = None, data_root: str | Path | None = None):
         super().__init__(server)
         self.server.enable_module(trame_slicer_module)
         self.slicer_app = SlicerApp()
@@ -67,7 +72,10 @@ class LiverLesionWebApp(TrameApp):
         )
         self.worker = PipelineWorker(segment_options, segmenter)
         self.worker.warm_up().add_done_callback(_log_warm_up)
-        self.logic = WebLogic(self.server, self.session, self.worker)
+        if work_dir is None:
+            work_dir = tempfile.mkdtemp(prefix="liverlesion-session-")
+        self.logic = WebLogic(self.server, self.session, self.worker, work_dir=Path(work_dir),
+                              data_root=DataRoot.at(data_root) if data_root else None)
         self.editor_logic = SegmentEditorLogic(self.server, self.slicer_app)
         self.ui = ViewerUI(self.server, self.logic, self.layout_manager)
         self.editor_logic.set_ui(self.ui.editor_ui)
@@ -75,7 +83,7 @@ class LiverLesionWebApp(TrameApp):
         self.server.state.trame__title = "LiverLesionAI"
         if input_path:
             self.server.controller.on_server_ready.add(
-                lambda **_: create_task(self.logic.load_path(str(input_path)))
+                lambda **_: create_task(self.logic.load_start_input(input_path))
             )
 
 

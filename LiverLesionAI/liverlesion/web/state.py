@@ -11,7 +11,9 @@ class ViewerState:
 
     Attributes:
         input_name: name of the loaded CT (file or folder name), "" before loading.
-        input_path: text of the server-side path field (a file or a DICOM folder on the server).
+        input_path: text of the server-side path field (a file or DICOM folder inside the data root).
+        path_enabled: the server has a ``--data-root`` (the path field and the study list show).
+        studies: CT files and DICOM folders in the data root (relative paths) offered by the path field.
         volume_loaded: a CT is in the scene.
         loading: a CT is being read.
         running: Segment & Classify is running (buttons disabled; the server refuses a second run).
@@ -31,6 +33,8 @@ class ViewerState:
 
     input_name: str = ""
     input_path: str = ""
+    path_enabled: bool = False
+    studies: list[str] = field(default_factory=list)
     volume_loaded: bool = False
     loading: bool = False
     running: bool = False

@@ -144,12 +144,13 @@ class ViewerUI:
                         typed_state=self.upload_state.get_sub_state(self.upload_state.name.dir_button),
                     )
                     upload_dir.on_load_volume.connect(logic.start_load_uploaded)
-                v.VTextField(
-                    v_model=(n.input_path,), label="…or a path on the server (file or DICOM folder)",
-                    density="compact", hide_details=True, clearable=True,
-                    raw_attrs=[testid("path-input")], keyup_enter=logic.start_load_path,
+                v.VCombobox(
+                    v_if=(n.path_enabled,), v_model=(n.input_path,), items=(n.studies,),
+                    label="…or a study in the server's data folder", density="compact", hide_details=True,
+                    clearable=True, raw_attrs=[testid("path-input")], keyup_enter=logic.start_load_path,
                 )
-                v.VBtn("Load", click=logic.start_load_path, disabled=(busy,), raw_attrs=[testid("load-path-button")])
+                v.VBtn("Load", v_if=(n.path_enabled,), click=logic.start_load_path, disabled=(busy,),
+                       raw_attrs=[testid("load-path-button")])
             v.VProgressLinear(v_if=(n.loading,), indeterminate=True, raw_attrs=[testid("loading-bar")])
 
             with v.VAlert(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +21,14 @@ from typing import Any
 from trame_server import Server
 from trame_server.utils.typed_state import TypedState
 
-from ..errors import CancelledError, LiverLesionError
+from ..errors import CancelledError, InvalidInputError, LiverLesionError
 from ..progress import sub_progress
+from .data_root import DataRoot
+from .input_guard import check_input, without_file_contents
 from .session import WINDOW_PRESETS, ViewerSession
 from .state import ViewerState
 from .table import summary, web_rows
+from .uploads import write_upload
 from .worker import PipelineWorker
 
 logger = logging.getLogger(__name__)
@@ -40,18 +44,25 @@ class WebLogic:
         server: the trame server (its state holds :class:`ViewerState`).
         session: the scene and nodes.
         worker: the pipeline process.
+        work_dir: this session's private folder (uploads and exports go below it; removed when the session ends).
+        data_root: the server folder the path field reads from; None switches the path field off.
     """
 
-    def __init__(self, server: Server, session: ViewerSession, worker: PipelineWorker):
+    def __init__(self, server: Server, session: ViewerSession, worker: PipelineWorker, *, work_dir: Path,
+                 data_root: DataRoot | None = None):
         self.server = server
         self.session = session
         self.worker = worker
+        self.work_dir = Path(work_dir)
+        self.data_root = data_root
         self.typed_state = TypedState(server.state, ViewerState, namespace=STATE_NAMESPACE)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liverlesion-reader")
         self._busy = False
         self.run_count = 0
         self.update_count = 0
         self._tasks: set[asyncio.Future] = set()
+        self.data.path_enabled = data_root is not None
+        self.data.studies = data_root.studies() if data_root is not None else []
 
     @property
     def data(self) -> ViewerState:
@@ -70,7 +81,7 @@ class WebLogic:
             self.data.error_message = str(error)
         else:
             logger.exception("internal error in the web viewer", exc_info=error)
-            self.data.error_message = f"Internal error ({type(error).__name__}): {error}"
+            self.data.error_message = f"Internal error ({type(error).__name__}); the server log has the details."
         self._flush()
 
     def _refresh_table(self, seconds: float | None = None) -> None:
@@ -86,27 +97,44 @@ class WebLogic:
 
     # --- loading ------------------------------------------------------------------------------------------------
     async def load_path(self, path: str | Path | None = None) -> bool:
-        """Load the CT at ``path`` (default: the path field), a file or a DICOM folder on the server."""
-        path = str(path if path is not None else self.data.input_path).strip()
-        if not path:
-            self.data.error_message = "Type the path of a CT file or a DICOM folder on the server first."
+        """Load the CT at ``path`` (default: the path field): a file or DICOM folder inside the data root.
+
+        Refused when the server has no ``--data-root`` (the path field is off) or the path leaves the root.
+        """
+        if self.data_root is None:
+            self.data.error_message = "This server does not open CTs by path; upload the CT file or DICOM folder."
             self._flush()
             return False
-        return await self._load(Path(path).expanduser(), Path(path).name)
+        text = str(path if path is not None else self.data.input_path)
+        try:
+            resolved = self.data_root.resolve(text)
+        except InvalidInputError as error:
+            self._show_error(error)
+            return False
+        return await self._load(resolved, self.data_root.label(resolved), self.data_root.root)
+
+    async def load_start_input(self, path: str | Path) -> bool:
+        """Load the CT the server's operator named on the command line (trusted: any path the server reads)."""
+        path = Path(path).expanduser().absolute()
+        return await self._load(path, path.name, path if path.is_dir() else path.parent)
 
     async def load_uploaded(self, files: list[dict]) -> bool:
-        """Load uploaded files (trame ``ClientFile`` dicts): one CT file, or the files of one DICOM series."""
-        from trame_slicer.utils import write_client_files_to_dir
-
+        """Load uploaded files (trame ``ClientFile`` dicts): one CT file, a header + data file, or the files of one
+        DICOM series; written under server-chosen names in this session's folder (:mod:`.uploads`)."""
         if not files:
             return False
-        with tempfile.TemporaryDirectory(prefix="liverlesion-upload-") as folder:
-            written = write_client_files_to_dir(files, folder)
-            path = Path(written[0]) if len(written) == 1 else Path(folder)
-            display = Path(written[0]).name if len(written) == 1 else f"{len(written)} uploaded files"
-            return await self._load(path, display)
+        try:
+            upload = write_upload(files, self.work_dir / "uploads")
+        except Exception as error:
+            self._show_error(error)
+            return False
+        try:
+            return await self._load(upload.path, upload.display_name, upload.folder)
+        finally:
+            shutil.rmtree(upload.folder, ignore_errors=True)
 
-    async def _load(self, path: Path, display_name: str) -> bool:
+    async def _load(self, path: Path, display_name: str, root: Path) -> bool:
+        """Read ``path`` (checked to lie in ``root`` and read nothing outside it) and show it."""
         if self._busy:
             self.data.error_message = "Busy: wait for the current job to finish."
             self._flush()
@@ -117,7 +145,7 @@ class WebLogic:
         self._flush()
         try:
             loop = asyncio.get_running_loop()
-            volume = await loop.run_in_executor(self._executor, self.session.read, path, display_name)
+            volume = await loop.run_in_executor(self._executor, self._read_checked, path, display_name, root)
             self.session.show(volume, display_name)
             self.data.input_name = display_name
             self.data.volume_loaded = True
@@ -134,6 +162,15 @@ class WebLogic:
             self.data.loading = False
             self.data.volume_loaded = self.session.volume_node is not None
             self._flush()
+
+    def _read_checked(self, path: Path, display_name: str, root: Path):
+        """:func:`~.input_guard.check_input` then :meth:`ViewerSession.read` (reader thread); an error never quotes
+        the file's content."""
+        check_input(path, root, display_name)
+        try:
+            return self.session.read(path, display_name)
+        except InvalidInputError as error:
+            raise InvalidInputError(without_file_contents(str(error), path, display_name)) from None
 
     # --- display ------------------------------------------------------------------------------------------------
     def set_window_preset(self, preset: str) -> None:
@@ -280,7 +317,9 @@ class WebLogic:
         """The bytes of one export (``kind`` a key of :data:`~liverlesion.web.session.DOWNLOADS`) as a
         wslink attachment for ``utils.download`` on the page; None (and a message) when it fails."""
         try:
-            with tempfile.TemporaryDirectory(prefix="liverlesion-export-") as folder:
+            exports = self.work_dir / "exports"
+            exports.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with tempfile.TemporaryDirectory(prefix="export-", dir=exports) as folder:
                 paths = self.session.export(folder, [kind])
                 content = paths[kind].read_bytes()
             return self.server.protocol.addAttachment(content)
