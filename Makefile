@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_PIN := torch==2.13.0
-APT_PACKAGES := chromium libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6
+APT_PACKAGES := chromium libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 orthanc orthanc-dicomweb dicom3tools
 DEMO_DIR := out/demo
 
 .PHONY: demo test test-fast bench web lint system-deps clean
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PIN)
-	$(PY) -m pip install --quiet -e ".[torch,train,mrml,web,dev]"
+	$(PY) -m pip install --quiet -e ".[torch,train,mrml,web,pacs,dev]"
 	touch $(STAMP)
 
 # Debian packages for headless rendering and browser tests, and Node.js/npm when there is none (only what is
