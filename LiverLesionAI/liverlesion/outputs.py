@@ -3,7 +3,8 @@
 Files: ``labelmap.nii.gz`` (uint8 labels 0–4 on the input grid), ``segmentation.seg.nrrd`` (Slicer segmentation:
 segment "Liver" + one segment "Lesion N — <class>" per lesion), ``lesions.json``, ``lesions.csv`` and, when asked,
 ``probabilities.nrrd`` (uint8 4-component vector volume over the box around the liver: no lesion, cyst,
-hemangioma, metastasis; probability = value / 255).
+hemangioma, metastasis; probability = value / 255); for a DICOM input, ``seg.dcm`` (DICOM SEG) and ``sr.dcm``
+(TID 1500 measurement report), see :mod:`liverlesion.dicom_objects`.
 
 Everything is written into ``OUTDIR.tmp-XXXX`` beside ``OUTDIR`` and renamed into place at the end, so an error
 or a cancel (KeyboardInterrupt included) never leaves a half-written ``OUTDIR``.
@@ -39,6 +40,9 @@ JSON_NAME = "lesions.json"
 CSV_NAME = "lesions.csv"
 PROBABILITIES_NAME = "probabilities.nrrd"
 OUTPUT_NAMES = (LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME, PROBABILITIES_NAME)
+#: Written besides for a DICOM input (:mod:`liverlesion.dicom_objects`; the names are repeated here so that
+#: importing this module does not import pydicom).
+DICOM_OUTPUT_NAMES = ("seg.dcm", "sr.dcm")
 #: Lesions that get their own segment in the .seg.nrrd (label values 2..255); more are grouped per class.
 MAX_LESION_SEGMENTS = 254
 #: What probabilities.nrrd holds when there is no liver: a one-voxel box saying "no lesion" (as is everywhere).
@@ -52,6 +56,7 @@ def write_outputs(
     with_probabilities: bool = False,
     source: str | None = None,
     model: dict[str, Any] | None = None,
+    dicom_source: str | Path | None = None,
 ) -> dict[str, Path]:
     """Write the output folder atomically; returns ``{file name: path}`` of what was written.
 
@@ -63,6 +68,8 @@ def write_outputs(
             liver was found, a one-voxel "no lesion" box).
         source: the input path, recorded in lesions.json.
         model: model name/version recorded in lesions.json.
+        dicom_source: the DICOM series (folder or slice) ``result`` was computed on: also write ``seg.dcm`` and
+            ``sr.dcm`` (when the result holds no liver, they are skipped with a warning in ``result.warnings``).
 
     Raises:
         InvalidInputError: ``outdir`` exists and holds other files, or is a file.
@@ -73,7 +80,7 @@ def write_outputs(
     temporary = Path(tempfile.mkdtemp(prefix=f"{outdir.name}.tmp-", dir=outdir.parent))
     try:
         os.chmod(temporary, 0o755)
-        names = _write_files(temporary, result, with_probabilities, source, model)
+        names = _write_files(temporary, result, with_probabilities, source, model, dicom_source)
         _move_into_place(temporary, outdir)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -86,7 +93,7 @@ def check_output_folder(outdir: Path) -> None:
     if outdir.is_file():
         raise InvalidInputError("output path is a file; give a folder name for the results", str(outdir))
     if outdir.is_dir():
-        foreign = sorted(p.name for p in outdir.iterdir() if p.name not in OUTPUT_NAMES)
+        foreign = sorted(p.name for p in outdir.iterdir() if p.name not in OUTPUT_NAMES + DICOM_OUTPUT_NAMES)
         if foreign:
             raise InvalidInputError(
                 f"output folder exists and holds other files ({', '.join(foreign[:3])}"
@@ -110,18 +117,29 @@ def _move_into_place(temporary: Path, outdir: Path) -> None:
         shutil.rmtree(previous, ignore_errors=True)
 
 
-def _write_files(folder: Path, result, with_probabilities, source, model) -> list[str]:
+def _write_files(folder: Path, result, with_probabilities, source, model, dicom_source=None) -> list[str]:
     write_labelmap(folder / LABELMAP_NAME, result.labelmap)
     labels, segments = segmentation_layers(result)
     write_seg_nrrd(folder / SEGMENTATION_NAME, result.labelmap.with_array(labels), segments)
+    dicom_names = _write_dicom_objects(folder, result, dicom_source, model) if dicom_source is not None else []
     write_lesions_json(folder / JSON_NAME, result, source=source, model=model)
     write_lesions_csv(folder / CSV_NAME, result.lesions)
-    names = [LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME]
+    names = [LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME, *dicom_names]
     if with_probabilities:
         probabilities = result.probabilities if result.probabilities is not None else NO_LESION_ANYWHERE
         write_probabilities(folder / PROBABILITIES_NAME, probabilities, result.labelmap)
         names.append(PROBABILITIES_NAME)
     return names
+
+
+def _write_dicom_objects(folder: Path, result, dicom_source, model) -> list[str]:
+    """seg.dcm and sr.dcm (highdicom, imported here); none when the result holds no liver (with a warning)."""
+    from .dicom_objects.writing import write_dicom_results
+
+    if not (result.labelmap.array > 0).any():
+        result.warnings.append("no liver found: no DICOM SEG / SR written")
+        return []
+    return list(write_dicom_results(folder, result, dicom_source, model).paths)
 
 
 def segmentation_layers(result: SegmentationResult) -> tuple[np.ndarray, list[Segment]]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -22,19 +24,24 @@ from ..backends import BACKENDS
 from ..errors import CancelledError, InvalidInputError, LiverLesionError, ModelError
 from ..inference.predictor import default_threads
 from ..progress import sub_progress
+from . import pacs
 from .exit_codes import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK
 from .progress_display import MODES, JsonLines, make_display
-from .studies import Study, discover_studies
+from .studies import Study
 
 EPILOG = """\
 examples:
   liverlesion segment ct.nii.gz -o result/
   liverlesion segment /data/CRLM-CT-1004/dicom -o result/ --probabilities
   liverlesion segment /data/studies/ -o results/ --jobs 2 --threads 1     (one sub-folder per study)
+  LIVERLESION_DICOMWEB_PASSWORD=... liverlesion segment --dicomweb-user me \
+      https://pacs/dicom-web/studies/<StudyInstanceUID> -o result/ --store-to https://pacs/dicom-web
 
 outputs (per study): labelmap.nii.gz (0 background, 1 liver, 2 cyst, 3 hemangioma, 4 metastasis; input grid),
 segmentation.seg.nrrd (Slicer segmentation: "Liver" + "Lesion N — <class>"), lesions.json, lesions.csv,
 and with --probabilities probabilities.nrrd (uint8 class probabilities x255 around the liver).
+DICOM inputs (folders, slices, DICOMweb URLs) also give seg.dcm (DICOM SEG: liver + one segment per lesion) and
+sr.dcm (TID 1500 measurement report); --store-to sends both to a PACS.
 """
 
 
@@ -62,7 +69,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="CT file, DICOM folder, or folder of studies")
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="CT file, DICOM folder, folder of studies, or DICOMweb study/series URL")
     parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
     parser.add_argument("--backend", choices=BACKENDS, default="onnxruntime", help="inference backend (default: onnxruntime)")
     parser.add_argument("--threads", type=positive_int, help="CPU threads per study (default: all CPUs / jobs)")
@@ -72,6 +80,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=positive_int, default=1, help="studies processed in parallel (default 1)")
     parser.add_argument("--model", metavar="DIR", help="model package folder (default: the bundled model)")
     parser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
+    pacs.add_arguments(parser)
     parser.set_defaults(func=run)
     return parser
 
@@ -80,13 +89,16 @@ def run(args: argparse.Namespace) -> int:
     """Segment every study the inputs name; returns the exit code."""
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
-        studies = discover_studies(args.inputs)
-        output = Path(args.output)
-        if len(studies) == 1:
-            return _run_single(studies[0], output, args)
-        if args.jobs > 1:
-            return _run_parallel(studies, output, args)
-        return _run_sequential(studies, output, args)
+        with tempfile.TemporaryDirectory(prefix="liverlesion-dicomweb-") as downloads:
+            say = _say if args.progress != "json" else (lambda text: None)
+            studies = pacs.discover_inputs(args.inputs, Path(downloads), pacs.credentials_of(args), say)
+            pacs.check_store_to(args, studies)
+            output = Path(args.output)
+            if len(studies) == 1:
+                return _run_single(studies[0], output, args)
+            if args.jobs > 1:
+                return _run_parallel(studies, output, args)
+            return _run_sequential(studies, output, args)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -127,11 +139,17 @@ def segment_study(study: Study, outdir: Path, segmenter, args: argparse.Namespac
         "class_decision": segmenter.package.class_decision,
         "lesion_classifier": getattr(segmenter, "classifier", None) is not None,
     }
-    paths = write_outputs(outdir, result, with_probabilities=args.probabilities, source=str(study.path), model=model)
+    dicom_source = study.path if pacs.is_dicom_input(study.path) else None
+    paths = write_outputs(outdir, result, with_probabilities=args.probabilities, source=study.origin or str(study.path),
+                          model=model, dicom_source=dicom_source)
+    stored = pacs.store_results(args, paths, progress)
+    if getattr(args, "store_to", None) and not stored:
+        result.warnings.append(f"nothing sent to {args.store_to}: no DICOM SEG / SR was written")
     progress(1.0, "Done")
     return {
         "study": study.name,
         "outputs": {name: str(path) for name, path in paths.items()},
+        **({"stored": stored} if stored else {}),
         "liver_volume_ml": round(result.liver_volume_ml, 2),
         "lesions": [_lesion_summary(lesion) for lesion in result.lesions],
         "warnings": result.warnings,
@@ -167,7 +185,8 @@ def _run_single(study: Study, outdir: Path, args: argparse.Namespace) -> int:
     table = summary.pop("table")
     display.finish(summary)
     if not isinstance(display, JsonLines):
-        _say(f"{table}\nOutputs: {outdir}")
+        sent = "".join(f"\nSent {len(uids)} objects (SEG, SR) to {url}" for url, uids in summary.get("stored", {}).items())
+        _say(f"{table}\nOutputs: {outdir}{sent}")
     return EXIT_OK
 
 
@@ -234,6 +253,8 @@ def _child_command(study: Study, outdir: Path, args: argparse.Namespace, threads
         command.append("--probabilities")
     if args.model:
         command += ["--model", str(args.model)]
+    if getattr(args, "store_to", None):
+        command += ["--store-to", args.store_to]  # credentials go through the environment
     return command
 
 
@@ -249,7 +270,9 @@ def _run_parallel(studies: list[Study], output: Path, args: argparse.Namespace) 
             while pending and len(running) < args.jobs:
                 study = pending.pop(0)
                 command = _child_command(study, output / study.name, args, threads)
-                running[subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)] = study
+                environment = {**os.environ, **pacs.credentials_of(args).environment()}
+                running[subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                         env=environment)] = study
             finished = [process for process in running if process.poll() is not None]
             if not finished:
                 time.sleep(0.05)

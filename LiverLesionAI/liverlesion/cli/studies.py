@@ -24,10 +24,12 @@ IGNORED_FILES = {".DS_Store", "Thumbs.db", "LICENSE.txt", "README.md", "README.t
 
 @dataclass(frozen=True)
 class Study:
-    """One input volume: ``path`` (file or DICOM folder) and ``name`` (its output sub-folder)."""
+    """One input volume: ``path`` (file or DICOM folder), ``name`` (its output sub-folder) and ``origin`` (the
+    DICOMweb URL it was fetched from, or None)."""
 
     name: str
     path: Path
+    origin: str | None = None
 
 
 def volume_suffix(path: Path) -> str | None:
