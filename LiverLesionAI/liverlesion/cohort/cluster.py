@@ -19,13 +19,15 @@ from ..errors import InvalidInputError
 class ClusterSpec:
     """Where the studies run: ``scheduler`` address, else a LocalCluster of ``local_workers`` processes.
 
-    ``host``: the LocalCluster's interface (loopback by default); ``dashboard``: start its dashboard (needs bokeh).
+    ``host``: the LocalCluster's interface (loopback by default); ``dashboard``: start its dashboard (needs bokeh);
+    ``processes``: workers as processes (False: threads of this process, not pinned; for quick checks).
     """
 
     scheduler: str | None = None
     local_workers: int = 1
     host: str = "127.0.0.1"
     dashboard: bool = True
+    processes: bool = True
 
 
 def _bokeh_installed() -> bool:
@@ -52,14 +54,15 @@ def connect(spec: ClusterSpec, threads: int):
             yield client, None
         return
     dashboard = ":0" if spec.dashboard and _bokeh_installed() else None
+    nanny = {"env": {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}} if spec.processes else {}
     cluster = LocalCluster(
         n_workers=spec.local_workers,
         threads_per_worker=1,
-        processes=True,
+        processes=spec.processes,
         host=spec.host,
         dashboard_address=dashboard,
         silence_logs=logging.ERROR,
-        env={"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)},
+        **nanny,
     )
     try:
         with Client(cluster) as client:

@@ -99,8 +99,8 @@ class CohortLayout:
 
     def clear_staging(self) -> None:
         """Remove what interrupted attempts left (only while no attempt runs: under :meth:`locked`)."""
-        shutil.rmtree(self.staging, ignore_errors=True)
-        self.staging.mkdir(parents=True, exist_ok=True)
+        for entry in self.staging.iterdir():
+            shutil.rmtree(entry, ignore_errors=True)
 
     def read_failure(self, study_id: str) -> dict[str, Any] | None:
         return _read_json(self.failures / f"{study_id}.json")

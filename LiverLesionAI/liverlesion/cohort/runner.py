@@ -72,6 +72,7 @@ def run_cohort(
                 _register_plugin(client, cluster, options, layout)
                 _run_on_cluster(client, plan, layout, options, retries, len(studies), progress)
                 outcome.evaluation = _finish(studies, plan, layout, truth_style, iou_threshold, client)
+            layout.clear_staging()  # what attempts on lost workers left
         else:
             outcome.evaluation = _finish(studies, plan, layout, truth_style, iou_threshold, None)
     statuses = [plan.records.get(s.study_id, {}).get("status") for s in studies]
@@ -83,7 +84,8 @@ def run_cohort(
 def _register_plugin(client, cluster: ClusterSpec, options: SegmentOptions, layout: CohortLayout) -> None:
     from .plugin import SegmenterPlugin, cpus_per_worker
 
-    cpus = {} if cluster.scheduler else cpus_per_worker(cluster.local_workers, options.threads)
+    pin = cluster.processes and not cluster.scheduler
+    cpus = cpus_per_worker(cluster.local_workers, options.threads) if pin else {}
     client.register_plugin(SegmenterPlugin(options, str(layout.root), cpus))
 
 
@@ -120,8 +122,9 @@ def _record_outcome(study: CohortStudy, future, layout: CohortLayout) -> dict[st
         record = {"study_id": study.study_id, "input": study.input, "status": "failed", "error": one_line(error)}
     if record["status"] == "done":
         layout.forget_failure(study.study_id)
-    else:
-        layout.write_failure(study.study_id, {**record, "fingerprint": fingerprint(study.input)})
+        return record
+    record = {**record, "fingerprint": fingerprint(study.input)}
+    layout.write_failure(study.study_id, record)
     return record
 
 

@@ -83,8 +83,8 @@ def run_study(study: CohortStudy, outdir: str, options: SegmentOptions) -> dict[
     except InvalidInputError as error:
         return bad_record(study, error)
     worker = worker_name()
-    segmenter = segmenter_for(options, layout, worker)
     layout.log("start", study.study_id, worker=worker)
+    segmenter = segmenter_for(options, layout, worker)
     staging = layout.new_staging(study.study_id)
     try:
         return _segment_and_commit(study, layout, staging, segmenter, options, worker)
