@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PIN)
-	$(PY) -m pip install --quiet -e ".[torch,train,mrml,web,pacs,dev]"
+	$(PY) -m pip install --quiet -e ".[torch,train,mrml,web,pacs,cohort,dev]"
 	touch $(STAMP)
 
 # Debian packages for headless rendering and browser tests, and Node.js/npm when there is none (only what is
