@@ -9,8 +9,8 @@ Modules, in the order a run uses them:
 * :mod:`.study_task`: one study on a worker (the ``segment`` code path); :mod:`.runner`: the whole run;
 * :mod:`.tables` (studies.csv, cohort.csv), :mod:`.scoring` (evaluation tables), :mod:`.eta`.
 
-Only :mod:`.cluster`, :mod:`.plugin` and :mod:`.runner` import ``dask.distributed``, inside functions or
-when imported themselves; importing this package loads nothing heavy.
+Only this package imports ``dask.distributed`` (:mod:`.plugin` when imported, :mod:`.cluster`, :mod:`.runner`
+and :mod:`.study_task` inside functions); importing the package itself loads nothing heavy.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, MissingDependencyError
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,10 @@ def _bokeh_installed() -> bool:
 @contextlib.contextmanager
 def connect(spec: ClusterSpec, threads: int):
     """Yield ``(client, cluster or None)``; closes what it started."""
-    from distributed import Client, LocalCluster
-
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as error:
+        raise MissingDependencyError("dask[distributed]", "cohort") from error
     if spec.scheduler:
         try:
             client = Client(spec.scheduler, timeout="20s")
@@ -60,6 +62,7 @@ def connect(spec: ClusterSpec, threads: int):
         threads_per_worker=1,
         processes=spec.processes,
         host=spec.host,
+        protocol="tcp://",
         dashboard_address=dashboard,
         silence_logs=logging.ERROR,
         **nanny,

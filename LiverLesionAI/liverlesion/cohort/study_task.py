@@ -94,14 +94,12 @@ def run_study(study: CohortStudy, outdir: str, options: SegmentOptions) -> dict[
 
 def _segment_and_commit(study, layout, staging: Path, segmenter, options, worker: str) -> dict[str, Any]:
     from ..cli.segment import segment_study
-    from ..cli.studies import Study
     from ..progress import no_progress
-    from .manifest import is_url
 
     assembled = staging / study.study_id
-    path = study.input if is_url(study.input) else Path(study.input)
     try:
-        summary = segment_study(Study(study.study_id, path), assembled, segmenter, options, no_progress)
+        found = find_study(study, staging / "download")
+        summary = segment_study(found, assembled, segmenter, options, no_progress)
     except InvalidInputError as error:
         layout.log("bad", study.study_id, worker=worker)
         return bad_record(study, error)
@@ -112,6 +110,27 @@ def _segment_and_commit(study, layout, staging: Path, segmenter, options, worker
         return record
     layout.log("discard", study.study_id, worker=worker)
     return layout.read_done(study.study_id)
+
+
+def find_study(study: CohortStudy, downloads: Path):
+    """The :class:`~liverlesion.cli.studies.Study` of a manifest input, as ``segment`` finds it (a DICOMweb URL
+    is fetched into ``downloads`` first; credentials from the environment, as for ``segment``).
+
+    Raises:
+        InvalidInputError: the input is missing or names no study, or several (a folder of studies).
+    """
+    import dataclasses
+
+    from ..cli import pacs
+
+    found = pacs.discover_inputs([study.input], downloads, pacs.credentials_of(None), lambda text: None)
+    if len(found) != 1:
+        raise InvalidInputError(
+            f"holds {len(found)} studies; a manifest input must be one CT file, DICOM series folder or URL "
+            "(list each study on its own row)",
+            study.input,
+        )
+    return dataclasses.replace(found[0], name=study.study_id)
 
 
 def done_record(study: CohortStudy, summary: dict[str, Any], worker: str) -> dict[str, Any]:
