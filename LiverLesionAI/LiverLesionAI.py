@@ -6,25 +6,20 @@ process, dependency install, results view). This file wires the .ui to a paramet
 and registers a self-test that runs the whole loop inside Slicer on a synthetic phantom.
 """
 
+from __future__ import annotations
+
+import logging
 import os
 import shutil
+import sys
 import tempfile
 from typing import Annotated
 
 import qt
 import slicer
 import vtk
-from liverlesion.cli.background import BACKENDS
-from LiverLesionAILib import BackgroundSegmentation, Dependencies, ResultsView
-from slicer import (
-    vtkMRMLMarkupsFiducialNode,
-    vtkMRMLScalarVolumeNode,
-    vtkMRMLSegmentationNode,
-    vtkMRMLTableNode,
-)
 from slicer.i18n import tr as _
 from slicer.i18n import translate
-from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -35,6 +30,33 @@ from slicer.util import VTKObservationMixin
 
 #: Directory holding this file and the ``liverlesion`` package; the background process gets it on PYTHONPATH.
 MODULE_DIR = os.path.dirname(os.path.abspath(__file__))
+#: Oldest Slicer the module runs on, and its Python (the core needs Python >= 3.10; Slicer 5.6 and 5.8 run 3.9).
+MINIMUM_SLICER, MINIMUM_PYTHON = "5.10", (3, 12)
+
+
+def unsupportedReason() -> str | None:
+    """Why this Slicer cannot run the module (shown in its panel and help), or None when it can."""
+    if sys.version_info >= MINIMUM_PYTHON:
+        return None
+    return _(
+        "Liver Lesion AI needs 3D Slicer {minimum} or later (Python {python}). This Slicer runs Python {found}: "
+        "install the current Slicer release from https://download.slicer.org and the extension again."
+    ).format(
+        minimum=MINIMUM_SLICER,
+        python=".".join(map(str, MINIMUM_PYTHON)),
+        found=".".join(map(str, sys.version_info[:2])),
+    )
+
+
+# The module's own copy of the core package, also when another one was pip-installed into Slicer's Python.
+from LiverLesionAILib import CoreLocation  # noqa: E402
+
+CoreLocation.preferModuleCopy(MODULE_DIR)
+
+from liverlesion.cli.background import BACKENDS  # noqa: E402
+from LiverLesionAILib import BackgroundSegmentation, Dependencies, ResultsView, WeightsLicence  # noqa: E402
+from slicer import vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode  # noqa: E402
+from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper  # noqa: E402
 
 #: Export format keys of ``liverlesion.mrml.export_lesion_nodes`` (DICOM SEG goes through Slicer's DICOM module).
 EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON = "seg.nrrd", "nifti", "csv", "json"
@@ -61,11 +83,16 @@ After correcting masks, <i>Update lesions</i> re-derives classes and measurement
 Export as DICOM SEG, .seg.nrrd, NIfTI labelmap or CSV/JSON report.
 <br><br>
 <b>Research use only. Not validated for clinical use.</b>
-The bundled model weights are licensed for non-commercial research use only (see model.json).
+The bundled model weights are licensed for non-commercial research use only (trained on CC BY-NC-ND 4.0
+data; see model.json): the module asks you to accept this before its first run.
 <br><br>
 See <a href="https://github.com/liverlesionai/LiverLesionAI">the project page</a> for documentation.
 """
         )
+        if unsupportedReason():
+            self.parent.helpText = _("<b>{reason}</b><br><br>{help}").format(
+                reason=unsupportedReason(), help=self.parent.helpText
+            )
         self.parent.acknowledgementText = _(
             """
 Trained and evaluated with the 3D-IRCADb-01 database (IRCAD, Strasbourg) and the Colorectal-Liver-Metastases
@@ -83,8 +110,9 @@ class LiverLesionAIParameterNode:
     backend - inference runtime: "onnxruntime" (default, no PyTorch needed) or "torch".
     threads - CPU threads for inference; 0 uses all cores.
     minLesionMl - connected components smaller than this (mL) are not reported as lesions.
-    show3D - show closed surfaces and lesion labels in the 3D view.
-    segmentation, table, labels - the outputs of the last run (segments, lesion report, 3D labels).
+    show3D - build closed surfaces and show them and the lesion labels in the 3D view.
+    segmentation - the result shown in the panel (the last run, or one the user picked); its report table and
+        3D labels are found through its node references, so Update and Export never mix two runs.
     """
 
     inputVolume: vtkMRMLScalarVolumeNode
@@ -93,8 +121,6 @@ class LiverLesionAIParameterNode:
     minLesionMl: Annotated[float, WithinRange(0.0, 10.0)] = 0.1
     show3D: bool = True
     segmentation: vtkMRMLSegmentationNode
-    table: vtkMRMLTableNode
-    labels: vtkMRMLMarkupsFiducialNode
 
 
 class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -108,10 +134,21 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._parameterNode = None
         self._parameterNodeGuiTag = None
         self._lesionRows = []
+        self._shownSegmentation = None
 
     def setup(self) -> None:
         """Load the .ui, connect the buttons and the scene-close events, bind the parameter node."""
         ScriptedLoadableModuleWidget.setup(self)
+        reason = unsupportedReason()
+        if reason:
+            label = qt.QLabel(reason)
+            label.wordWrap = True
+            self.layout.addWidget(label)
+            self.layout.addStretch(1)
+            return
+        mismatch = CoreLocation.mismatch(MODULE_DIR)
+        if mismatch:
+            logging.warning(mismatch)
         uiWidget = slicer.util.loadUI(self.resourcePath("UI/LiverLesionAI.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
@@ -136,16 +173,19 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def cleanup(self) -> None:
         """Called when the application closes and the module widget is destroyed."""
-        self.logic.cancel()
+        if self.logic is not None:
+            self.logic.cancel()
         self.removeObservers()
 
     def enter(self) -> None:
         """Called each time the user opens this module."""
-        self.initializeParameterNode()
+        if self.logic is not None:
+            self.initializeParameterNode()
 
     def exit(self) -> None:
         """Called each time the user opens a different module."""
-        self.setParameterNode(None)
+        if self.logic is not None:
+            self.setParameterNode(None)
 
     def onSceneStartClose(self, caller, event) -> None:
         self.logic.cancel()
@@ -161,21 +201,34 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if not self._parameterNode.inputVolume:
             self._parameterNode.inputVolume = slicer.mrmlScene.GetFirstNodeByClass("vtkMRMLScalarVolumeNode")
 
-    def setParameterNode(self, parameterNode: "LiverLesionAIParameterNode | None") -> None:
+    def setParameterNode(self, parameterNode: LiverLesionAIParameterNode | None) -> None:
         """Observe ``parameterNode``; the GUI follows it through the .ui's SlicerParameterName bindings."""
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._onParameterNodeModified)
         self._parameterNode = parameterNode
         if parameterNode:
             self._parameterNodeGuiTag = parameterNode.connectGui(self.ui)
-            self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._updateButtons)
-        self._lesionRows = ResultsView.fillTable(
-            self.ui.lesionsTable, parameterNode.table if parameterNode else None
-        )
+            self.addObserver(parameterNode, vtk.vtkCommand.ModifiedEvent, self._onParameterNodeModified)
+        self._onParameterNodeModified()
+
+    def _onParameterNodeModified(self, caller=None, event=None) -> None:
+        self._refreshTable()
         self._updateButtons()
 
-    def _updateButtons(self, caller=None, event=None) -> None:
+    def _currentSegmentation(self):
+        """The result segmentation of the panel (also while the user is in another module)."""
+        return (self._parameterNode or self.logic.getParameterNode()).segmentation
+
+    def _refreshTable(self, force: bool = False) -> None:
+        """Show the report table of the selected segmentation (when the selection changed, or ``force``)."""
+        segmentation = self._currentSegmentation()
+        if segmentation is self._shownSegmentation and not force:
+            return
+        self._shownSegmentation = segmentation
+        self._lesionRows = ResultsView.fillTable(self.ui.lesionsTable, self.logic.resultTable(segmentation))
+
+    def _updateButtons(self) -> None:
         parameterNode, running = self._parameterNode, self.logic.isRunning()
         hasInput = bool(parameterNode and parameterNode.inputVolume)
         hasResults = bool(parameterNode and parameterNode.segmentation) and not running
@@ -190,26 +243,36 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             button.enabled = hasResults
 
     def onSegmentButton(self) -> None:
-        """Install what the backend needs (first use), then segment the input volume in the background."""
+        """Ask for the weights' licence and install what the backend needs (first use), then segment the input
+        volume in the background."""
         with slicer.util.tryWithErrorDisplay(_("Failed to start the segmentation."), waitCursor=True):
             parameters = self._parameterNode
+            if not WeightsLicence.ensureAccepted(self.logic.modelDir()):
+                self._setStatus(_("Cancelled: the model licence was not accepted."))
+                return
             if not self.logic.ensureDependencies(parameters.backend):
                 self._setStatus(
                     _("Cancelled: the {backend} backend is not installed.").format(backend=parameters.backend)
                 )
                 return
+            try:
+                self.logic.startSegmentation(
+                    parameters.inputVolume,
+                    backend=parameters.backend,
+                    threads=parameters.threads,
+                    minLesionMl=parameters.minLesionMl,
+                    show3D=parameters.show3D,
+                    onProgress=self._onProgress,
+                    onFinished=self._onSegmentationFinished,
+                )
+            except Exception:
+                self._setStatus(_("The segmentation could not start."))
+                raise
+            finally:
+                self._updateButtons()
             self.ui.progressBar.setValue(0)
             self.ui.progressBar.setVisible(True)
             self._setStatus(_("Starting…"))
-            self.logic.startSegmentation(
-                parameters.inputVolume,
-                backend=parameters.backend,
-                threads=parameters.threads,
-                minLesionMl=parameters.minLesionMl,
-                onProgress=self._onProgress,
-                onFinished=self._onSegmentationFinished,
-            )
-            self._updateButtons()
 
     def onCancelButton(self) -> None:
         self.logic.cancel()
@@ -220,44 +283,49 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._setStatus(message)
 
     def _onSegmentationFinished(self, lesionNodes, errorMessage: str | None) -> None:
+        """Runs when the background run ended, whichever module the user is in (the panel may be unbound)."""
         self.ui.progressBar.setVisible(False)
-        self._updateButtons()
         if lesionNodes is None:
+            self._updateButtons()
             self._setStatus(errorMessage or _("Cancelled."))
             if errorMessage:
                 slicer.util.errorDisplay(errorMessage, windowTitle=_("Liver Lesion AI"))
             return
-        self._setResults(lesionNodes, _("Done: {count} lesion(s) found."))
+        self._showResults(lesionNodes, _("Done: {count} lesion(s) found."), select=True)
 
-    def _setResults(self, lesionNodes, statusTemplate: str) -> None:
-        """Store the result nodes in the parameter node, show them and say how many lesions there are."""
-        self._parameterNode.segmentation = lesionNodes.segmentation
-        self._parameterNode.table = lesionNodes.table
-        self._parameterNode.labels = lesionNodes.labels
-        ResultsView.show(lesionNodes, show3D=self._parameterNode.show3D)
-        self._lesionRows = ResultsView.fillTable(self.ui.lesionsTable, lesionNodes.table)
+    def _showResults(self, lesionNodes, statusTemplate: str, select: bool = False) -> None:
+        """Show ``lesionNodes`` in the views and the panel; ``select`` makes them the panel's result."""
+        parameterNode = self._parameterNode or self.logic.getParameterNode()
+        if select:
+            parameterNode.segmentation = lesionNodes.segmentation
+        ResultsView.show(lesionNodes, show3D=parameterNode.show3D)
+        self._refreshTable(force=True)
         self._updateButtons()
         self._setStatus(statusTemplate.format(count=len(self._lesionRows)))
 
     def onLesionClicked(self, row: int, column: int) -> None:
         """Centre the slice views on the clicked lesion."""
         if 0 <= row < len(self._lesionRows):
-            center = ResultsView.lesionCenterRas(self._parameterNode.segmentation, self._lesionRows[row])
-            if center is not None:
-                ResultsView.jumpTo(center)
+            position = self.logic.lesionPosition(self._currentSegmentation(), self._lesionRows[row])
+            if position is not None:
+                ResultsView.jumpTo(position)
 
     def onEditSegmentsButton(self) -> None:
         with slicer.util.tryWithErrorDisplay(_("Failed to open the Segment Editor."), waitCursor=True):
-            ResultsView.openSegmentEditor(self._parameterNode.segmentation, self._parameterNode.inputVolume)
+            nodes = self.logic.lesionNodes(self._parameterNode.segmentation)
+            ResultsView.openSegmentEditor(nodes.segmentation, nodes.volume)
 
     def onUpdateLesionsButton(self) -> None:
-        """Re-derive lesion classes and measurements from the (edited) segments."""
+        """Re-derive lesion classes and measurements from the (edited) segments of the selected result."""
         with slicer.util.tryWithErrorDisplay(_("Failed to update the lesions."), waitCursor=True):
-            self._setResults(self.logic.updateLesions(self._parameterNode), _("Updated: {count} lesion(s)."))
+            nodes = self.logic.updateLesions(self._parameterNode.segmentation)
+            self._showResults(nodes, _("Updated: {count} lesion(s)."))
 
     def onExportButton(self) -> None:
-        """Write the checked formats to the export folder; DICOM SEG opens Slicer's DICOM export dialog."""
+        """Write the checked formats of the selected result to the export folder; DICOM SEG opens Slicer's DICOM
+        export dialog."""
         with slicer.util.tryWithErrorDisplay(_("Failed to export the results."), waitCursor=True):
+            segmentation = self._parameterNode.segmentation
             checked = {
                 (EXPORT_SEG_NRRD,): self.ui.exportSegNrrdCheckBox.checked,
                 (EXPORT_NIFTI,): self.ui.exportNiftiCheckBox.checked,
@@ -267,12 +335,12 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             if formats:
                 outputDir = self.ui.exportDirectoryPathLineEdit.currentPath
                 self.ui.exportDirectoryPathLineEdit.addCurrentPathToHistory()
-                written = self.logic.exportResults(self._parameterNode, outputDir, formats)
+                written = self.logic.exportResults(segmentation, outputDir, formats)
                 self._setStatus(
                     _("Exported {count} file(s) to {folder}.").format(count=len(written), folder=outputDir)
                 )
             if self.ui.exportDicomSegCheckBox.checked:
-                ResultsView.openDicomSegExport(self._parameterNode.segmentation)
+                ResultsView.openDicomSegExport(segmentation)
 
     def _setStatus(self, message: str) -> None:
         self.ui.statusLabel.text = message
@@ -281,8 +349,9 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 class LiverLesionAILogic(ScriptedLoadableModuleLogic):
     """Segments a volume node (background process or synchronously) and manages its result nodes.
 
-    Works without the Widget: the self-test and Python scripts call it directly. ``liverlesion.mrml`` (the
-    MRML adapter) is imported inside the methods that need it.
+    Works without the Widget: the self-test and Python scripts call it directly. A result is named by its
+    segmentation node; its CT, report table, 3D labels and probabilities are found through the segmentation's
+    node references. ``liverlesion.mrml`` (the MRML adapter) is imported inside the methods that need it.
     """
 
     def __init__(self) -> None:
@@ -300,13 +369,32 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         """Install what ``backend`` needs on first use; False if the user declined (see ``Dependencies``)."""
         return Dependencies.ensure(backend, askConfirmation)
 
+    @staticmethod
+    def modelDir() -> str:
+        """Folder of the bundled model package (its model.json names the weights' licence)."""
+        from liverlesion.model_package import default_model_dir
+
+        return str(default_model_dir())
+
     def isRunning(self) -> bool:
         return self._job is not None and self._job.isRunning()
 
+    def workDir(self) -> str | None:
+        """Temporary folder of the current (or last) background run, None before the first."""
+        return self._job.workDir if self._job is not None else None
+
     def startSegmentation(
-        self, volumeNode, backend="onnxruntime", threads=0, minLesionMl=0.1, onProgress=None, onFinished=None
+        self,
+        volumeNode,
+        backend="onnxruntime",
+        threads=0,
+        minLesionMl=0.1,
+        show3D=True,
+        onProgress=None,
+        onFinished=None,
     ):
-        """Segment ``volumeNode`` in a background ``PythonSlicer -m liverlesion segment``; returns at once.
+        """Segment ``volumeNode`` in a background ``PythonSlicer -m liverlesion.cli.worker segment``; returns at
+        once. ``show3D`` builds closed surfaces when the results are loaded.
 
         ``onProgress(fraction, message)`` follows the JSON progress lines; ``onFinished(lesionNodes,
         errorMessage)`` is called once, with ``lesionNodes`` None when the run failed or was cancelled.
@@ -320,21 +408,24 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
             "min_lesion_ml": minLesionMl,
             "probabilities": True,
         }
-        self._job = BackgroundSegmentation(
-            volumeNode, self.loadResults, options, onProgress, onFinished, MODULE_DIR
-        )
-        self._job.start()
+
+        def loadResults(volumeNode, outputDir):
+            return self.loadResults(volumeNode, outputDir, show3D=show3D)
+
+        job = BackgroundSegmentation(volumeNode, loadResults, options, onProgress, onFinished, MODULE_DIR)
+        job.start()
+        self._job = job
 
     def cancel(self) -> None:
-        """Kill the running process, if any; ``onFinished(None, None)`` follows."""
+        """End the running process, if any; ``onFinished(None, None)`` follows."""
         if self._job is not None:
             self._job.cancel()
 
-    def loadResults(self, volumeNode, outputDir: str):
-        """Load a ``liverlesion segment`` output folder into the scene as LesionNodes."""
+    def loadResults(self, volumeNode, outputDir: str, show3D: bool = True):
+        """Load a ``liverlesion segment`` output folder into the scene as LesionNodes (surfaces if ``show3D``)."""
         from liverlesion import mrml
 
-        self._lesionNodes = mrml.load_results_into_scene(volumeNode, outputDir)
+        self._lesionNodes = mrml.load_results_into_scene(volumeNode, outputDir, show_3d=show3D)
         return self._lesionNodes
 
     def segmentVolumeNode(self, volumeNode, progress=None, **options):
@@ -345,29 +436,40 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         self._lesionNodes = mrml.segment_volume_node(volumeNode, progress=progress, **options)
         return self._lesionNodes
 
-    def lesionNodes(self, nodesOrParameterNode):
-        """LesionNodes given directly, or those the parameter node references (also after a scene reload)."""
+    def lesionNodes(self, segmentationOrNodes):
+        """The LesionNodes of a result segmentation (its table, labels and CT through its node references), or
+        LesionNodes given directly. Raises ValueError when there is no result."""
         from liverlesion import mrml
 
-        if isinstance(nodesOrParameterNode, mrml.LesionNodes):
-            return nodesOrParameterNode
-        parameterNode = nodesOrParameterNode
-        if parameterNode is None or parameterNode.segmentation is None:
-            raise ValueError(_("No results yet: run Segment & Classify first."))
-        if self._lesionNodes is None or self._lesionNodes.segmentation is not parameterNode.segmentation:
-            self._lesionNodes = mrml.LesionNodes(
-                segmentation=parameterNode.segmentation,
-                table=parameterNode.table,
-                labels=parameterNode.labels,
-            )
-        return self._lesionNodes
+        if isinstance(segmentationOrNodes, mrml.LesionNodes):
+            return segmentationOrNodes
+        if segmentationOrNodes is None:
+            raise ValueError(_("No results yet: run Segment & Classify first, or select a result segmentation."))
+        if self._lesionNodes is not None and self._lesionNodes.segmentation is segmentationOrNodes:
+            return self._lesionNodes  # keeps the run's in-memory result (full lesions.json on export)
+        return mrml.lesion_nodes_from_segmentation(segmentationOrNodes)
 
-    def updateLesions(self, nodesOrParameterNode):
+    @staticmethod
+    def resultTable(segmentation):
+        """The report table node of a result segmentation (None for none, or for a segmentation not made here)."""
+        if segmentation is None:
+            return None
+        from liverlesion.mrml import REF_TABLE
+
+        return segmentation.GetNodeReference(REF_TABLE)
+
+    def lesionPosition(self, segmentation, row: dict):
+        """World RAS (mm) of a lesion table row of ``segmentation``, for jumping the views; None if unknown."""
+        from liverlesion.mrml.placement import lesion_position_world
+
+        return lesion_position_world(self.lesionNodes(segmentation), row)
+
+    def updateLesions(self, segmentationOrNodes):
         """Re-derive classes and measurements from the current segments (edited lesions are classified again by
         the model package's lesion classifier, when it has one); returns the updated LesionNodes."""
         from liverlesion import mrml
 
-        nodes = self.lesionNodes(nodesOrParameterNode)
+        nodes = self.lesionNodes(segmentationOrNodes)
         self._lesionNodes = mrml.update_lesions(nodes, classifier=self.secondOpinion())
         return self._lesionNodes
 
@@ -380,18 +482,21 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
             self._secondOpinion = (options, SecondOpinion.from_model_dir(options["model_dir"], options["backend"]))
         return self._secondOpinion[1]
 
-    def exportResults(self, nodesOrParameterNode, outputDir: str, formats) -> dict:
-        """Write ``formats`` (EXPORT_* keys) into ``outputDir``; returns ``{format: path}``."""
+    def exportResults(self, segmentationOrNodes, outputDir: str, formats) -> dict:
+        """Write ``formats`` (EXPORT_* keys) of one result into ``outputDir``; returns ``{format: path}``."""
         from liverlesion import mrml
 
         if not outputDir:
             raise ValueError(_("Choose an output folder for the export."))
         os.makedirs(outputDir, exist_ok=True)
-        return mrml.export_lesion_nodes(self.lesionNodes(nodesOrParameterNode), outputDir, list(formats))
+        return mrml.export_lesion_nodes(self.lesionNodes(segmentationOrNodes), outputDir, list(formats))
 
 
 class LiverLesionAITest(ScriptedLoadableModuleTest):
-    """Runs inside Slicer (Reload and Test, or ctest): the radiologist's loop on a synthetic phantom."""
+    """Runs inside Slicer (Reload and Test, ctest, the extension factory): the radiologist's loop on a phantom.
+
+    A fresh Slicer has no onnxruntime: the test installs it first, without asking.
+    """
 
     def setUp(self):
         """Reset the scene."""
@@ -399,10 +504,19 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
 
     def runTest(self):
         """Run every test case."""
+        reason = unsupportedReason()
+        if reason:
+            self.skipTest(reason)
+        self.assertTrue(
+            LiverLesionAILogic.ensureDependencies("onnxruntime", askConfirmation=False),
+            "onnxruntime could not be installed into Slicer's Python",
+        )
         self.setUp()
         self.test_segment_update_and_export_a_phantom()
         self.setUp()
         self.test_background_segmentation_reports_progress_and_loads_results()
+        self.setUp()
+        self.test_cancel_ends_the_background_worker_and_removes_its_folder()
 
     def phantomVolumeNode(self, seed: int = 7):
         """A scalar volume node holding a phantom CT (3 lesions), with the phantom's geometry."""
@@ -419,6 +533,14 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
             for index in range(segmentation.GetNumberOfSegments())
             if segmentation.GetNthSegment(index).GetName().startswith("Lesion")
         ]
+
+    def waitFor(self, condition, seconds: float) -> bool:
+        """Process Qt events until ``condition()`` is true or ``seconds`` passed; returns ``condition()``."""
+        timer = qt.QElapsedTimer()
+        timer.start()
+        while not condition() and timer.elapsed() < 1000 * seconds:
+            slicer.app.processEvents(qt.QEventLoop.AllEvents, 50)
+        return bool(condition())
 
     def test_segment_update_and_export_a_phantom(self):
         self.delayDisplay("Segment, correct, update and export a phantom")
@@ -445,13 +567,13 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
         slicer.util.updateSegmentBinaryLabelmapFromArray(
             erased, lesionNodes.segmentation, lesionIds[0], volumeNode
         )
-        updated = logic.updateLesions(lesionNodes)
+        updated = logic.updateLesions(lesionNodes.segmentation)
         self.assertEqual(updated.table.GetNumberOfRows(), len(lesionIds) - 1)
 
         outputDir = tempfile.mkdtemp(prefix="LiverLesionAITest-", dir=slicer.app.temporaryPath)
         try:
             written = logic.exportResults(
-                updated, outputDir, [EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON]
+                updated.segmentation, outputDir, [EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON]
             )
             self.assertEqual(
                 sorted(written), sorted([EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON])
@@ -469,15 +591,12 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
         progress, finished = [], []
         logic.startSegmentation(
             volumeNode,
+            show3D=False,
             onProgress=lambda fraction, message: progress.append(fraction),
             onFinished=lambda nodes, error: finished.append((nodes, error)),
         )
         self.assertTrue(logic.isRunning())
-        timer = qt.QElapsedTimer()
-        timer.start()
-        while not finished and timer.elapsed() < 300_000:
-            slicer.app.processEvents(qt.QEventLoop.AllEvents, 100)
-        self.assertTrue(finished, "the background segmentation did not finish within 5 minutes")
+        self.assertTrue(self.waitFor(lambda: finished, 300), "the background run did not finish in 5 minutes")
         lesionNodes, error = finished[0]
         self.assertIsNone(error)
         self.assertGreater(len(progress), 1, "expected several JSON progress lines")
@@ -487,3 +606,41 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
         )
         self.assertFalse(logic.isRunning())
         self.delayDisplay("Test passed")
+
+    def test_cancel_ends_the_background_worker_and_removes_its_folder(self):
+        self.delayDisplay("Cancel a background run: its real worker process must go")
+        volumeNode = self.phantomVolumeNode(seed=3)
+        logic = LiverLesionAILogic()
+        progress, finished = [], []
+        logic.startSegmentation(
+            volumeNode,
+            threads=1,
+            show3D=False,
+            onProgress=lambda fraction, message: progress.append(fraction),
+            onFinished=lambda nodes, error: finished.append((nodes, error)),
+        )
+        workDir = logic.workDir()
+        self.assertTrue(self.waitFor(lambda: any(f >= 0.05 for f in progress) or finished, 120))
+        if finished:
+            self.skipTest("the run ended before it could be cancelled")
+        logic.cancel()
+        self.assertTrue(self.waitFor(lambda: finished, 5), "no onFinished within 5 s of Cancel")
+        self.assertEqual(finished[0], (None, None))
+        self.assertTrue(
+            self.waitFor(lambda: not self.processesUsing(workDir), 2), "a worker still runs 2 s after Cancel"
+        )
+        self.assertTrue(self.waitFor(lambda: not os.path.exists(workDir), 10), f"{workDir} was not removed")
+        self.delayDisplay("Test passed")
+
+    @staticmethod
+    def processesUsing(folder: str) -> list:
+        """PIDs whose command line names ``folder`` (Linux /proc; an empty list elsewhere)."""
+        pids = []
+        for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as stream:
+                    if folder.encode() in stream.read():
+                        pids.append(int(entry))
+            except (OSError, ValueError):
+                continue
+        return pids

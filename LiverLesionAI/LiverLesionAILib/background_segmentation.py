@@ -1,14 +1,18 @@
-"""One Segment & Classify run of a volume node in a background ``PythonSlicer -m liverlesion segment``."""
+"""One Segment & Classify run of a volume node in a background ``PythonSlicer -m liverlesion.cli.worker segment``."""
+
+from __future__ import annotations
 
 import logging
 import os
 import shutil
 import tempfile
 
+import qt
 import slicer
 from liverlesion.cli.background import segment_command
 from slicer.i18n import tr as _
 
+from .core_location import CoreLocation
 from .process_runner import ProcessRunner
 
 
@@ -18,26 +22,32 @@ class BackgroundSegmentation:
 
     ``onProgress(fraction, message)`` follows the JSON progress lines; ``onFinished(lesionNodes, errorMessage)``
     is called once, with ``lesionNodes`` None when the run failed (``errorMessage`` says why) or was cancelled
-    (both None). The temporary folder is removed at the end either way.
+    (both None). The temporary folder is removed at the end either way (after a cancel, once a worker left
+    behind a launcher has surely gone: :attr:`CLEANUP_DELAY_MS`).
     """
+
+    #: Milliseconds to wait after a cancelled run before removing its folder (the worker's own grace is 1 s).
+    CLEANUP_DELAY_MS = 3000
 
     def __init__(
         self, volumeNode, loadResults, options: dict, onProgress=None, onFinished=None, moduleDir: str = ""
     ):
         """``options``: keyword arguments of ``segment_command`` (backend, threads, min_lesion_ml, …);
-        ``moduleDir``: the folder holding the ``liverlesion`` package, put on the child's PYTHONPATH."""
+        ``moduleDir``: the module folder (kept for callers; the child's PYTHONPATH is the folder of the
+        ``liverlesion`` copy Slicer imported, see :class:`CoreLocation`)."""
         if volumeNode is None or volumeNode.GetImageData() is None:
             raise ValueError(_("Select a CT volume that has image data."))
         self.volumeNode, self.loadResults, self.options = volumeNode, loadResults, dict(options)
         self.onProgress, self.onFinished, self.moduleDir = onProgress, onFinished, moduleDir
         self.workDir = None
         self.runner = None
+        self._cancelled = False
 
     @staticmethod
     def pythonSlicerExecutable() -> str:
         """Path of PythonSlicer, the Python interpreter with Slicer's environment."""
         name = "PythonSlicer.exe" if os.name == "nt" else "PythonSlicer"
-        found = shutil.which("PythonSlicer") or os.path.join(slicer.app.applicationDirPath, name)
+        found = shutil.which("PythonSlicer") or os.path.join(slicer.app.applicationDirPath(), name)
         if not os.path.exists(found):
             raise RuntimeError(
                 _("PythonSlicer was not found next to the Slicer executable ({path}).").format(path=found)
@@ -52,13 +62,14 @@ class BackgroundSegmentation:
         self.workDir = tempfile.mkdtemp(prefix="LiverLesionAI-", dir=slicer.app.temporaryPath)
         inputPath = os.path.join(self.workDir, "input.nrrd")
         try:
-            if not slicer.util.exportNode(self.volumeNode, inputPath):
+            # A fresh properties dict each time (a default one would be shared); no gzip on the GUI thread.
+            if not slicer.util.exportNode(self.volumeNode, inputPath, {"useCompression": 0}):
                 raise RuntimeError(_("Could not write the volume to {path}.").format(path=inputPath))
             command = segment_command(
-                inputPath, self.outputDir, python=self.pythonSlicerExecutable(), **self.options
+                inputPath, self.outputDir, python=self.pythonSlicerExecutable(), worker=True, **self.options
             )
             self.runner = ProcessRunner(
-                command, self.onProgress, self._finished, self.moduleDir, self.workDir
+                command, self.onProgress, self._finished, CoreLocation.workerPythonPath(), self.workDir
             )
             self.runner.start()
         except Exception:
@@ -70,7 +81,8 @@ class BackgroundSegmentation:
         return os.path.join(self.workDir, "output")
 
     def cancel(self) -> None:
-        if self.runner is not None:
+        if self.runner is not None and self.runner.isRunning():
+            self._cancelled = True
             self.runner.cancel()
 
     def _finished(self, outputs, errorMessage) -> None:
@@ -82,6 +94,13 @@ class BackgroundSegmentation:
             logging.exception("LiverLesionAI: loading the results failed")
             errorMessage = _("Loading the results failed: {error}").format(error=error)
         finally:
-            shutil.rmtree(self.workDir, ignore_errors=True)
+            self._removeWorkDir()
         if self.onFinished:
             self.onFinished(lesionNodes, errorMessage)
+
+    def _removeWorkDir(self) -> None:
+        workDir = self.workDir
+        if not self._cancelled:
+            shutil.rmtree(workDir, ignore_errors=True)
+            return
+        qt.QTimer.singleShot(self.CLEANUP_DELAY_MS, lambda: shutil.rmtree(workDir, ignore_errors=True))

@@ -1,5 +1,7 @@
 """First-use install of the Python packages a backend needs inside Slicer."""
 
+from __future__ import annotations
+
 import importlib
 import importlib.util
 
@@ -9,20 +11,22 @@ from slicer.i18n import tr as _
 
 
 class Dependencies:
-    """What the core needs beyond Slicer's bundled numpy, SimpleITK and pydicom, and how to install it.
+    """What the core needs beyond what Slicer bundles (numpy, scipy, SimpleITK, pydicom), and how to install it.
 
-    onnxruntime (about 15 MB) and scipy come from PyPI through ``slicer.util.pip_install`` after the user
-    confirms; PyTorch (torch backend only) through the PyTorch extension, which picks the CPU/CUDA build.
+    onnxruntime (about 15 MB) comes from PyPI through ``slicer.util.pip_install`` after the user confirms (the
+    self-test installs it without asking); scipy only when a Slicer build lacks it; PyTorch (torch backend only)
+    through the PyTorch extension, which picks the CPU/CUDA build.
     """
 
-    PIP_PACKAGES = ("onnxruntime", "scipy")
+    #: Import name -> pip requirement (lower bounds match pyproject.toml).
+    PIP_REQUIREMENTS = {"onnxruntime": "onnxruntime>=1.16", "scipy": "scipy"}
 
     @classmethod
     def missing(cls, backend: str) -> list:
-        """Names of the packages ``backend`` needs that Slicer's Python cannot import."""
+        """Import names of the packages ``backend`` needs that Slicer's Python cannot import."""
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        needed = list(cls.PIP_PACKAGES) + ([backend] if backend not in cls.PIP_PACKAGES else [])
+        needed = list(cls.PIP_REQUIREMENTS) + ([backend] if backend not in cls.PIP_REQUIREMENTS else [])
         return [name for name in needed if importlib.util.find_spec(name) is None]
 
     @classmethod
@@ -30,12 +34,12 @@ class Dependencies:
         """Install what ``backend`` lacks; False if the user declined. Raises RuntimeError naming the fix
         when the torch backend is chosen without the PyTorch extension."""
         missing = cls.missing(backend)
-        fromPip = [name for name in missing if name in cls.PIP_PACKAGES]
+        fromPip = [cls.PIP_REQUIREMENTS[name] for name in missing if name in cls.PIP_REQUIREMENTS]
         if fromPip:
             if askConfirmation and not slicer.util.confirmOkCancelDisplay(
-                _(
-                    "Liver Lesion AI needs these Python packages: {packages} (about 60 MB). Install them now?"
-                ).format(packages=", ".join(fromPip)),
+                _("Liver Lesion AI needs these Python packages: {packages}. Install them now?").format(
+                    packages=", ".join(fromPip)
+                ),
                 windowTitle=_("Install dependencies"),
             ):
                 return False

@@ -1,5 +1,7 @@
 """A ``liverlesion segment --progress json`` child process run by QProcess, so Slicer never freezes."""
 
+from __future__ import annotations
+
 import logging
 import os
 
@@ -15,7 +17,14 @@ class ProcessRunner:
     errorMessage)`` once at the end: ``outputs`` (name -> path of the written files) on success, else None
     with ``errorMessage`` saying why (None as well when the user cancelled). Events arrive through Qt's
     event loop, in Slicer's main thread.
+
+    Cancel closes the child's stdin (a worker started with ``segment_command(..., worker=True)`` then ends by
+    itself, also behind the PythonSlicer launcher, which forwards no signal), terminates it (SIGTERM: exit 130,
+    no output) and kills it after :attr:`KILL_AFTER_MS` if it is still there.
     """
+
+    #: Milliseconds between terminate() and kill() on Cancel.
+    KILL_AFTER_MS = 1500
 
     def __init__(
         self,
@@ -63,10 +72,21 @@ class ProcessRunner:
         process.start()
 
     def cancel(self) -> None:
-        """Kill the running process, if any; ``onFinished(None, None)`` follows."""
-        if self._process is not None:
-            self._cancelled = True
-            self._process.kill()
+        """End the running process, if any: close its stdin, terminate, kill if needed; ``onFinished(None,
+        None)`` follows once it ended."""
+        process = self._process
+        if process is None:
+            return
+        self._cancelled = True
+        process.closeWriteChannel()
+        process.terminate()
+        qt.QTimer.singleShot(self.KILL_AFTER_MS, lambda: self._killIfRunning(process))
+
+    @staticmethod
+    def _killIfRunning(process) -> None:
+        if process.state() != qt.QProcess.NotRunning:
+            logging.info("LiverLesionAI: the background process did not end on terminate(); killing it")
+            process.kill()
 
     def _onStandardOutput(self) -> None:
         self._report(self._reader.feed(bytes(self._process.readAllStandardOutput().data())))

@@ -1,11 +1,15 @@
 """How a result appears in Slicer: segments and 3D labels in the views, the lesion table in the panel."""
 
+from __future__ import annotations
+
 import qt
 import slicer
 from slicer.i18n import tr as _
 
 #: Report columns kept in the table node but left out of the panel (prefixes).
 HIDDEN_COLUMN_PREFIXES = ("Centroid", "P(")
+#: Name of the DICOM plugin that writes DICOM SEG (QuantitativeReporting's on Slicer 5.6-5.10).
+DICOM_SEG_PLUGIN = "DICOMSegmentationPlugin"
 
 
 class ResultsView:
@@ -13,7 +17,8 @@ class ResultsView:
 
     @staticmethod
     def show(lesionNodes, show3D: bool) -> None:
-        """Show segments in the slice views, and surfaces plus lesion labels in 3D when ``show3D``."""
+        """Show segments in the slice views, and surfaces plus lesion labels in 3D when ``show3D`` (surfaces are
+        built only then: they take seconds on the GUI thread)."""
         segmentation = lesionNodes.segmentation
         if segmentation is None:
             return
@@ -52,25 +57,8 @@ class ResultsView:
         return rows
 
     @staticmethod
-    def lesionCenterRas(segmentationNode, row: dict):
-        """RAS centre (mm) of a lesion row: its "Centroid R/A/S" columns, else the centre of its segment;
-        None when neither is available."""
-        columns = ("Centroid R", "Centroid A", "Centroid S")
-        if all(row.get(column) for column in columns):
-            return [float(row[column]) for column in columns]
-        lesionName = row.get("Lesion", "")
-        if segmentationNode is None or not lesionName:
-            return None
-        segmentation = segmentationNode.GetSegmentation()
-        for index in range(segmentation.GetNumberOfSegments()):
-            name = segmentation.GetNthSegment(index).GetName()
-            if name == lesionName or name.startswith(lesionName + " "):
-                return segmentationNode.GetSegmentCenterRAS(segmentation.GetNthSegmentID(index))
-        return None
-
-    @staticmethod
     def jumpTo(positionRas) -> None:
-        """Centre every slice view on ``positionRas`` (RAS mm)."""
+        """Centre every slice view on ``positionRas`` (world RAS, mm)."""
         x, y, z = (float(value) for value in positionRas)
         slicer.modules.markups.logic().JumpSlicesToLocation(x, y, z, True)
 
@@ -84,10 +72,26 @@ class ResultsView:
             editor.setSourceVolumeNode(volumeNode)
 
     @staticmethod
-    def openDicomSegExport(segmentationNode) -> None:
-        """Open Slicer's DICOM export dialog for the segmentation (written as DICOM SEG by the DICOM module)."""
+    def dicomSegExportAvailable() -> bool:
+        """True when a DICOM plugin of this Slicer writes DICOM SEG."""
+        return DICOM_SEG_PLUGIN in getattr(slicer.modules, "dicomPlugins", {})
+
+    @classmethod
+    def openDicomSegExport(cls, segmentationNode) -> None:
+        """Open Slicer's DICOM export dialog on the segmentation's study (the result sits under the CT's study).
+
+        Raises RuntimeError naming what to install when no DICOM SEG plugin is there (Slicer 5.6-5.10 without
+        the QuantitativeReporting extension).
+        """
         if segmentationNode is None:
             raise ValueError(_("No segmentation to export."))
+        if not cls.dicomSegExportAvailable():
+            raise RuntimeError(
+                _(
+                    "DICOM SEG export needs the QuantitativeReporting extension on this Slicer version: install "
+                    "it from the Extensions Manager and restart Slicer. The other formats are exported without it."
+                )
+            )
         itemId = slicer.mrmlScene.GetSubjectHierarchyNode().GetItemByDataNode(segmentationNode)
         dialog = slicer.qSlicerDICOMExportDialog()
         dialog.setMRMLScene(slicer.mrmlScene)
