@@ -25,7 +25,11 @@ LAUNCHER = HERE / "launcher_like_ctk.py"
 #: The promise of the issue: the worker is gone this long after Cancel.
 GONE_WITHIN_S = 2.0
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="process-tree checks read /proc and send POSIX signals")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.shared_data,
+    pytest.mark.skipif(os.name != "posix", reason="process-tree checks read /proc and send POSIX signals"),
+]
 
 
 @pytest.fixture(scope="module")
