@@ -23,6 +23,8 @@ from .sources import UNTYPED_LESION, RawCase
 
 UNTYPED = 4
 IGNORE = 255
+#: Data kinds slow to build, kept in ``cache_dir`` across runs (phantoms; real CTs deformed to other livers).
+CACHED_KINDS = ("phantom", "reshaped")
 
 
 @dataclass
@@ -107,9 +109,9 @@ class CaseStore:
                                              else c.regenerate_seed + 7919 * repeat) for c in loaded[str(spec)]]
                 self.raw.extend(cases)
                 continue
-            cached = _load_cached(cache_dir, spec, seed) if spec.kind == "phantom" else None
+            cached = _load_cached(cache_dir, spec, seed) if spec.kind in CACHED_KINDS else None
             cases = cached if cached is not None else load_spec(spec, seed)
-            if spec.kind == "phantom" and cached is None:
+            if spec.kind in CACHED_KINDS and cached is None:
                 _save_cached(cache_dir, spec, seed, cases)
             loaded[str(spec)] = cases
             self.raw.extend(cases)
@@ -154,8 +156,11 @@ def _cache_path(cache_dir, spec, seed):
     from pathlib import Path
 
     from ..phantom.generator import GENERATOR_VERSION
+    from ..phantom.liver_reshape import RESHAPE_VERSION
 
     safe = spec.path.replace("/", "_").replace("@", "_")
+    if spec.kind == "reshaped":  # does not depend on the seed
+        return Path(cache_dir) / f"reshaped-v{RESHAPE_VERSION}-{safe}.npz"
     return Path(cache_dir) / f"phantom-v{GENERATOR_VERSION}-{safe}-seed{seed}.npz"
 
 
@@ -174,7 +179,7 @@ def _load_cached(cache_dir, spec, seed):
                     str(data[f"name{i}"]),
                     Volume(data[f"ct{i}"], *geometry),
                     Volume(data[f"labels{i}"], *geometry),
-                    "phantom",
+                    spec.kind,
                 )
             )
     return cases

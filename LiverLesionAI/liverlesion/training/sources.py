@@ -13,6 +13,9 @@ Kinds:
     inserted:DIR   IRCAD-style case(s) whose real liver receives synthetic typed lesions, new ones each epoch
                    (real tumours stay as untyped lesions); for the liver stage the CT also receives synthetic
                    solid extra-hepatic masses against the liver (not liver), new ones each epoch.
+    reshaped:CASE@SHAPES  the IRCAD-style case CASE (one folder with ``ct``) deformed so that its liver takes each
+                   real liver shape in SHAPES (a folder with ``liver.nrrd``, or a folder of such folders, e.g.
+                   ``ircad-masks/``): one case per shape (:func:`~liverlesion.phantom.liver_reshape.reshape_liver`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from ..volume import Volume
 
 UNTYPED_LESION = 5
 VOLUME_SUFFIXES = (".nrrd", ".nii.gz", ".nii", ".mha", ".mhd", ".nhdr")
-KINDS = ("phantom", "ircad", "lits", "typed", "inserted")
+KINDS = ("phantom", "ircad", "lits", "typed", "inserted", "reshaped")
 
 
 @dataclass
@@ -201,6 +204,25 @@ def insert_masses_into(case: RawCase, seed: int) -> RawCase:
     return RawCase(case.name, ct, case.labels.with_array(labels), case.kind, case.regenerate_seed)
 
 
+def reshaped_cases(path: str) -> list[RawCase]:
+    """``CASE@SHAPES``: the IRCAD-style case deformed to each liver shape (name ``CASE~SHAPE``)."""
+    from ..io import read_volume
+    from ..orientation import to_canonical
+    from ..phantom.liver_reshape import reshape_liver
+
+    case_path, sep, shapes_path = path.partition("@")
+    if not sep or not case_path or not shapes_path:
+        raise InvalidInputError(f"reshaped spec {path!r} must be CASE@SHAPES (e.g. ircad/3Dircadb1.1@ircad-masks)")
+    source = read_ircad_case(Path(case_path))
+    cases = []
+    for shape_folder in _case_folders(Path(shapes_path), "liver"):
+        target, _ = to_canonical(read_volume(_find_volume(shape_folder, "liver")), is_label=True)
+        reshaped = reshape_liver(source.ct, source.labels.array, target)
+        cases.append(RawCase(f"{source.name}~{shape_folder.name}", reshaped.ct,
+                             source.labels.with_array(reshaped.labels), "reshaped"))
+    return cases
+
+
 def load_spec(spec: DataSpec, seed: int = 0) -> list[RawCase]:
     """Every case of one data spec (inserted cases are returned without lesions; see :func:`insert_into`)."""
     path = Path(spec.path)
@@ -209,6 +231,8 @@ def load_spec(spec: DataSpec, seed: int = 0) -> list[RawCase]:
         return [phantom_case(seed * 100_003 + i, shape) for i in range(n)]
     if spec.kind == "lits":
         return read_lits_folder(path)
+    if spec.kind == "reshaped":
+        return reshaped_cases(spec.path)
     if spec.kind == "typed":
         return [read_typed_case(f) for f in _case_folders(path, "labels")]
     cases = [read_ircad_case(f) for f in _case_folders(path, "ct")]
