@@ -118,7 +118,7 @@ _FLAG_HELP = {
     "average_epochs": "average the weights of the last N epochs (SWA; BatchNorm re-estimated); 0: last epoch's",
     "seed": "random seed (data, augmentation, initialisation)",
     "device": "auto, cpu, cuda",
-    "cache_dir": "folder caching generated phantoms across runs",
+    "cache_dir": "folder caching generated phantoms and reshaped: cases across runs",
     "base_package": "model package providing the other stage (and --init-weights); default: the bundled model",
     "name": "model package name",
     "version": "model package version",
