@@ -216,13 +216,16 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._refreshTable()
         self._updateButtons()
 
-    def _currentSegmentation(self):
-        """The result segmentation of the panel (also while the user is in another module)."""
-        return (self._parameterNode or self.logic.getParameterNode()).segmentation
+    def _currentSegmentation(self, parameterNode=None):
+        """The result segmentation of ``parameterNode`` (default: the bound one; None when unbound)."""
+        parameterNode = parameterNode or self._parameterNode
+        return parameterNode.segmentation if parameterNode else None
 
-    def _refreshTable(self, force: bool = False) -> None:
-        """Show the report table of the selected segmentation (when the selection changed, or ``force``)."""
-        segmentation = self._currentSegmentation()
+    def _refreshTable(self, force: bool = False, parameterNode=None) -> None:
+        """Show the report table of the selected segmentation (when the selection changed, or ``force``).
+
+        Never creates a parameter node itself: it also runs while the scene closes."""
+        segmentation = self._currentSegmentation(parameterNode)
         if segmentation is self._shownSegmentation and not force:
             return
         self._shownSegmentation = segmentation
@@ -299,7 +302,7 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if select:
             parameterNode.segmentation = lesionNodes.segmentation
         ResultsView.show(lesionNodes, show3D=parameterNode.show3D)
-        self._refreshTable(force=True)
+        self._refreshTable(force=True, parameterNode=parameterNode)
         self._updateButtons()
         self._setStatus(statusTemplate.format(count=len(self._lesionRows)))
 

@@ -129,3 +129,11 @@ def test_the_first_run_asks_for_the_weights_licence_before_installing_anything()
 def test_no_deprecated_table_header_call_remains():
     for path in [*MODULE_DIR.glob("LiverLesionAI*.py"), *LIB.glob("*.py"), *(MODULE_DIR / "liverlesion").rglob("*.py")]:
         assert "SetUseColumnNameAsColumnHeader" not in source(path), path
+
+
+def test_what_runs_while_the_scene_closes_creates_no_parameter_node():
+    """onSceneStartClose -> setParameterNode(None) -> table refresh: asking for the parameter node there would
+    add a node to the closing scene."""
+    module = MODULE_DIR / "LiverLesionAI.py"
+    for name in ("setParameterNode", "_onParameterNodeModified", "_refreshTable", "_currentSegmentation", "_updateButtons"):
+        assert "getParameterNode" not in ast.unparse(method(module, "LiverLesionAIWidget", name)), name
