@@ -10,7 +10,8 @@ and ``vtk.util.numpy_support``, never ``slicer.util`` helpers (they need the Sli
 
 Parts: :mod:`.volumes` (volume nodes), :mod:`.result_nodes` (Segment & Classify), :mod:`.segments`,
 :mod:`.report_nodes` (labels, table), :mod:`.probabilities`, :mod:`.update` (Update lesions), :mod:`.files`
-(background results, export), :mod:`.scene_state` (what is kept in the scene), :mod:`.vtk_bridge`.
+(background results, export), :mod:`.placement` (subject hierarchy, world positions), :mod:`.scene_state` (what
+is kept in the scene), :mod:`.vtk_bridge`.
 """
 
 from __future__ import annotations
