@@ -1,0 +1,149 @@
+"""False lesions per CT and lesion recall on real CT, before/after the false-positive reduction stage (FROC).
+
+Cases are folders with ``ct.nrrd`` + ``labels.nrrd`` (``heldout.py make``: ``ircad7-inserted-*``, ``ircad7-real``)
+or IRCAD folders (``ct.nrrd`` + ``masks/``). Every component the pipeline reports (shown lesions and hidden
+low-confidence candidates) is matched against the truth (:mod:`liverlesion.classifier.candidates`: any shared
+voxel). A candidate is *shown* at threshold t when its lesion-ness score >= t (the shipped threshold gives the
+default table); models without the stage have no score: every lesion is shown.
+
+Usage::
+
+    python benchmarks/fp_reduction.py run --model PKG --out RUN.json CASE_DIR...     # segment + match (1 thread)
+    python benchmarks/fp_reduction.py table RUN.json [RUN.json...]                   # FP/CT, recall >= 10 mm, class acc
+    python benchmarks/fp_reduction.py froc RUN.json                                  # the curve against the threshold
+
+Numbers: false lesions per CT (mean over cases), recall of truth lesions >= 10 mm (any shown candidate touches
+it), class accuracy of detected typed lesions (class of the largest shown candidate touching it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+MIN_DIAMETER_MM = 10.0
+
+
+def run(model: str | None, cases: list[Path], out: Path, threads: int) -> dict:
+    from liverlesion.classifier.candidates import match_candidates
+    from liverlesion.classifier.mining import read_labelled_case
+    from liverlesion.inference.pipeline import Segmenter
+
+    segmenter = Segmenter.load(model, threads=threads)
+    threshold = getattr(segmenter, "lesion_threshold", None)
+    records = []
+    for case in cases:
+        ct, labels = read_labelled_case(case)
+        start = time.perf_counter()
+        result = segmenter(ct, with_probabilities=False)
+        seconds = time.perf_counter() - start
+        matches, truth = match_candidates(result.instances, labels, ct.spacing)
+        by_id = {m.id: m for m in matches}
+        candidates = []
+        for lesion, shown in [(x, True) for x in result.lesions] + [
+                (x, False) for x in getattr(result, "candidates", [])]:
+            match = by_id.get(lesion.id)
+            candidates.append({
+                "id": lesion.id, "shown": shown, "class": lesion.lesion_class,
+                "confidence": round(lesion.confidence, 4),
+                "lesion_probability": getattr(lesion, "lesion_probability", None),
+                "volume_ml": round(lesion.volume_ml, 3), "long_axis_mm": round(lesion.long_axis_mm, 1),
+                "mean_hu": round(lesion.mean_hu, 1), "truth": [] if match is None else match.truth,
+            })
+        records.append({"case": case.name, "seconds": round(seconds, 2), "candidates": candidates,
+                        "truth": [t.to_dict() for t in truth]})
+        print(f"{case.name}: {len(result.lesions)} shown, {len(getattr(result, 'candidates', []))} hidden, "
+              f"{len(truth)} truth, {seconds:.1f} s", flush=True)
+    summary = {"model": str(model or "bundled"), "version": segmenter.package.version, "threshold": threshold,
+               "cases": records}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def _score(candidate: dict) -> float:
+    p = candidate.get("lesion_probability")
+    return 1.0 if p is None else float(p)
+
+
+def metrics(summary: dict, threshold: float | None = None, prefix: str = "") -> dict:
+    """FP/CT, recall >= 10 mm and class accuracy when candidates with score >= ``threshold`` are shown
+    (None: as the run reported them)."""
+    cases = [c for c in summary["cases"] if c["case"].startswith(prefix)]
+    false, found, total, right, typed = 0, 0, 0, 0, 0
+    for case in cases:
+        shown = [c for c in case["candidates"]
+                 if (c["shown"] if threshold is None else _score(c) >= threshold)]
+        false += sum(1 for c in shown if not c["truth"])
+        for t in case["truth"]:
+            if t["diameter_mm"] < MIN_DIAMETER_MM:
+                continue
+            total += 1
+            touching = [c for c in shown if t["id"] in c["truth"]]
+            if not touching:
+                continue
+            found += 1
+            if t["truth_class"] is not None:
+                typed += 1
+                right += max(touching, key=lambda c: c["volume_ml"])["class"] == t["truth_class"]
+    return {"cases": len(cases), "fp_per_ct": false / max(len(cases), 1), "false": false,
+            "recall_ge_10mm": found / total if total else float("nan"), "found": found, "truth": total,
+            "class_accuracy": right / typed if typed else float("nan"), "typed": typed}
+
+
+def table(paths: list[Path]) -> str:
+    rows = ["| run | cases | false lesions / CT | recall ≥ 10 mm | class accuracy |", "|---|---|---|---|---|"]
+    for path in paths:
+        summary = json.loads(path.read_text())
+        for prefix, name in (("ircad7-real", "IRCAD 7 (no tumour)"), ("ircad7-inserted", "IRCAD 7 inserted"),
+                             ("", "all")):
+            m = metrics(summary, None, prefix)
+            if not m["cases"]:
+                continue
+            rows.append(f"| {path.stem} {summary['version']} {name} | {m['cases']} | {m['fp_per_ct']:.2f} "
+                        f"({m['false']}) | {m['found']}/{m['truth']} = {m['recall_ge_10mm']:.2f} | "
+                        f"{m['class_accuracy']:.2f} (n={m['typed']}) |")
+    return "\n".join(rows)
+
+
+def froc(path: Path, thresholds: list[float]) -> str:
+    summary = json.loads(path.read_text())
+    rows = ["| threshold | false lesions / CT | recall ≥ 10 mm | class accuracy |", "|---|---|---|---|"]
+    for t in thresholds:
+        m = metrics(summary, t)
+        rows.append(f"| {t:.2f} | {m['fp_per_ct']:.2f} | {m['found']}/{m['truth']} = {m['recall_ge_10mm']:.2f} | "
+                    f"{m['class_accuracy']:.2f} |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("run")
+    p.add_argument("cases", type=Path, nargs="+")
+    p.add_argument("--model", help="model package (default: the bundled one)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--threads", type=int, default=1)
+    p = sub.add_parser("table")
+    p.add_argument("runs", type=Path, nargs="+")
+    p = sub.add_parser("froc")
+    p.add_argument("run", type=Path)
+    p.add_argument("--thresholds", type=float, nargs="+",
+                   default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+    args = parser.parse_args()
+    if args.cmd == "run":
+        run(args.model, args.cases, args.out, args.threads)
+        print(table([args.out]))
+    elif args.cmd == "table":
+        print(table(args.runs))
+    else:
+        print(froc(args.run, args.thresholds))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
