@@ -5,7 +5,7 @@ Content, in order of the imaging measurements:
 * a liver group (TID 1501): finding type and site Liver, the liver volume (mL, lesions included), and the
   intended use "Research use only, not for clinical use";
 * one volumetric group (TID 1411) per lesion, with the same tracking ID/UID as its SEG segment and a reference to
-  it: finding category Morphologically Altered Structure, finding type = the lesion's class (SNOMED CT), site
+  it (and to the CT series as its source series): finding category Morphologically Altered Structure, finding type = the lesion's class (SNOMED CT), site
   Liver; measurements volume (mL), long and short axial axis (mm), mean attenuation (HU), the probability of the
   class (0–1), and — when the model has a crop classifier — the second-opinion class and its probability.
 
@@ -84,7 +84,10 @@ def _lesion_group(lesion: Lesion, segment: PlannedSegment, seg, producer: Produc
     evaluations = [] if second is None else [hd.sr.QualitativeEvaluation(SECOND_OPINION_CLASS, lesion_type(second[0]))]
     return hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
         tracking_identifier=hd.sr.TrackingIdentifier(uid=segment.tracking_uid, identifier=segment.tracking_id),
-        referenced_segment=hd.sr.ReferencedSegment.from_segmentation(seg, segment.number),
+        referenced_segment=hd.sr.ReferencedSegment(
+            sop_class_uid=seg.SOPClassUID, sop_instance_uid=seg.SOPInstanceUID, segment_number=segment.number,
+            source_series=hd.sr.SourceSeriesForSegmentation(seg.ReferencedSeriesSequence[0].SeriesInstanceUID),
+        ),
         finding_type=lesion_type(lesion.lesion_class),
         finding_category=LESION_CATEGORY,
         finding_sites=[hd.sr.FindingSite(LIVER)],
