@@ -169,3 +169,20 @@ def _wait_for_start(outdir: Path, study_id: str, process, timeout: float = 240) 
             pytest.fail(f"the cohort ended before {study_id} started: {process.stderr.read()}")
         time.sleep(0.1)
     pytest.fail(f"{study_id} did not start within {timeout} s")
+
+
+def test_a_cancelled_cohort_exits_130_and_leaves_only_whole_study_folders(cohort_inputs, tmp_path):
+    outdir = tmp_path / "out"
+    process = run_cohort_cli(str(cohort_inputs / "kill-manifest.csv"), "-o", str(outdir), "--local-workers", "2",
+                             "--threads", "1", popen=True)
+    try:
+        _wait_for_start(outdir, "crlm-1006", process)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    folders = {p.name for p in outdir.iterdir() if not p.name.startswith(".")}
+    assert all((outdir / name / "done.json").is_file() for name in folders)  # nothing half-written
+    assert "crlm-1006" not in folders
