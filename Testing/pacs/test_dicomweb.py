@@ -76,6 +76,7 @@ def test_segmenting_a_study_url_and_storing_back_puts_one_seg_and_one_sr_on_the_
     from liverlesion.dicomweb.client import connect
 
     study = crlm_on_orthanc
+    before = {s["0020000E"]["Value"][0] for s in _series_of(orthanc, study)}
     outdir = tmp_path / "result"
     run = segment_cli(f"{orthanc.dicomweb}/studies/{study}", "-o", str(outdir), "--store-to", orthanc.dicomweb,
                       env={USER_ENV: orthanc.user, PASSWORD_ENV: orthanc.password})
@@ -85,9 +86,11 @@ def test_segmenting_a_study_url_and_storing_back_puts_one_seg_and_one_sr_on_the_
     report = json.loads((outdir / "lesions.json").read_text())
     assert report["input"] == f"{orthanc.dicomweb}/studies/{study}"
 
-    modalities = sorted((s["00080060"]["Value"][0], s["00201209"]["Value"][0]) for s in _series_of(orthanc, study))
-    assert modalities == [("CT", 41), ("SEG", 1), ("SR", 1)]
-    series = {s["00080060"]["Value"][0]: s["0020000E"]["Value"][0] for s in _series_of(orthanc, study)}
+    after = _series_of(orthanc, study)
+    new = [s for s in after if s["0020000E"]["Value"][0] not in before]
+    assert sorted((s["00080060"]["Value"][0], s["00201209"]["Value"][0]) for s in new) == [("SEG", 1), ("SR", 1)]
+    series = {s["00080060"]["Value"][0]: s["0020000E"]["Value"][0] for s in new}
+    series["CT"] = next(s["0020000E"]["Value"][0] for s in after if s["00080060"]["Value"][0] == "CT")
     client = connect(orthanc.dicomweb, credentials_from(orthanc.user, orthanc.password, environ={}))
     seg = client.retrieve_series(study, series["SEG"])[0]
     sr = client.retrieve_series(study, series["SR"])[0]
@@ -109,3 +112,47 @@ def test_a_wrong_password_exits_2_with_one_line_that_does_not_show_it(orthanc, c
     assert run.returncode == 2
     assert "HTTP 401" in run.stderr and len(run.stderr.strip().splitlines()) == 1
     assert "wrong-password-123" not in run.stdout + run.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.shared_data
+def test_a_corrected_result_sent_back_becomes_a_new_seg_and_sr_holding_the_correction(
+    orthanc, crlm_on_orthanc, crlm_results, crlm_dicom
+):
+    import highdicom as hd
+    import numpy as np
+    from liverlesion.dicomweb.client import connect
+    from liverlesion.dicomweb.results import send_results
+    from liverlesion.io import read_ct, read_volume
+    from liverlesion.lesions import lesions_from_labelmap
+    from liverlesion.results import SegmentationResult
+
+    ct = read_ct(crlm_dicom)
+    labelmap = read_volume(crlm_results / "labelmap.nii.gz").array.copy()
+    original = json.loads((crlm_results / "lesions.json").read_text())
+    instances, before = lesions_from_labelmap(labelmap, ct)
+    labelmap[instances == 1] = 1  # the user erases lesion 1 (it becomes liver)
+    instances, lesions = lesions_from_labelmap(labelmap, ct)
+    assert len(lesions) == len(before) - 1 == original["lesion_count"] - 1
+    corrected = SegmentationResult(ct.with_array(labelmap), instances, None, lesions,
+                                   liver_volume_ml=float(np.count_nonzero(labelmap) * ct.voxel_volume_ml))
+    credentials = credentials_from(orthanc.user, orthanc.password, environ={})
+    sent = send_results(corrected, crlm_dicom, orthanc.dicomweb, credentials, original["model"])
+    assert sent.study_uid == crlm_on_orthanc
+
+    client = connect(orthanc.dicomweb, credentials)
+    found = client.search_for_instances(crlm_on_orthanc, search_filters={"SOPInstanceUID": sent.seg_uid})
+    assert len(found) == 1
+    seg_series = found[0]["0020000E"]["Value"][0]
+    seg = hd.seg.Segmentation.from_dataset(client.retrieve_instance(crlm_on_orthanc, seg_series, sent.seg_uid))
+    assert len(seg.segment_numbers) == 1 + len(lesions)
+    labels = seg.get_pixels_by_source_instance(
+        [str(ds) for ds in _ct_uids(crlm_dicom)], combine_segments=True, relabel=False
+    )
+    assert np.count_nonzero(labels) == np.count_nonzero(labelmap)
+
+
+def _ct_uids(folder):
+    from liverlesion.dicom_objects.source_series import read_source_series
+
+    return [ds.SOPInstanceUID for ds in read_source_series(folder).datasets]
