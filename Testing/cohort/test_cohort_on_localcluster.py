@@ -90,12 +90,15 @@ def test_lesions_json_is_byte_identical_to_single_study_segment_runs_timings_asi
     assert crlm["lesion_count"] > 0 and crlm["timings_s"]
 
 
-def test_each_worker_loaded_the_model_once_and_used_it_for_all_its_studies(a_finished_cohort):
+def test_each_worker_is_pinned_to_its_core_and_loaded_the_model_once_for_all_its_studies(a_finished_cohort):
     outdir, _ = a_finished_cohort
     log = events(outdir)
     loads = Counter(event["pid"] for event in log if event["event"] == "load_model")
     starts = Counter(event["pid"] for event in log if event["event"] == "start")
     assert len(loads) == 2 and set(loads.values()) == {1}
+    cpus = [e["cpus"] for e in log if e["event"] == "load_model"]
+    if len(os.sched_getaffinity(0)) >= 2:  # each worker pinned to a core of its own
+        assert all(len(c) == 1 for c in cpus) and cpus[0] != cpus[1]
     assert set(starts) <= set(loads)
     assert sum(starts.values()) == 8 > len(loads)
 

@@ -15,6 +15,7 @@ A study ends in one of three ways:
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -58,7 +59,8 @@ def segmenter_for(options: SegmentOptions, layout: CohortLayout | None = None, w
             start = time.perf_counter()
             _SEGMENTERS[key] = Segmenter.load(options.model, options.backend, options.threads)
             if layout is not None:
-                layout.log("load_model", worker=worker or worker_name(), seconds=round(time.perf_counter() - start, 3))
+                layout.log("load_model", worker=worker or worker_name(), seconds=round(time.perf_counter() - start, 3),
+                           cpus=sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None)
         return _SEGMENTERS[key]
 
 
