@@ -9,6 +9,7 @@ import highdicom as hd
 import numpy as np
 
 from ..labels import LIVER, class_to_label
+from ..terminology import NO_CODE, Code
 from .codes import class_of_code
 from .segmentation import LIVER_SEGMENT_NUMBER
 
@@ -48,6 +49,56 @@ def labelmap_from_seg(path: str | Path, sop_instance_uids: list[str]) -> np.ndar
         value = LIVER if lesion_class is None else class_to_label(lesion_class)
         labelmap[masks[..., index] > 0] = value
     return labelmap
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """What a SEG says about one segment: number, label, coded category / type / anatomic region (terminology
+    :class:`~liverlesion.terminology.Code`; region ``NO_CODE`` when absent), display colour (RGB 0..1) and tracking
+    ID and UID (None when absent)."""
+
+    number: int
+    label: str
+    category: Code
+    type: Code
+    region: Code
+    rgb: tuple[float, float, float] | None
+    tracking_id: str | None
+    tracking_uid: str | None
+
+
+def _code(concept) -> Code:
+    return Code(concept.scheme_designator, concept.value, concept.meaning)
+
+
+def read_segments(path: str | Path, sop_instance_uids: list[str]) -> tuple[np.ndarray, list[SegmentInfo]]:
+    """A binary SEG without overlapping segments as a segment-number map and the segments' descriptions.
+
+    Args:
+        sop_instance_uids: SOP Instance UIDs of the source slices, in the volume's z order.
+
+    Returns:
+        uint16 ``(z, y, x)`` segment numbers (0: none) and one :class:`SegmentInfo` per segment.
+    """
+    seg = hd.seg.segread(path)
+    numbers = seg.get_pixels_by_source_instance(
+        source_sop_instance_uids=list(sop_instance_uids), combine_segments=True, relabel=False,
+        assert_missing_frames_are_empty=True, dtype=np.uint16,
+    )
+    infos = []
+    for number in seg.segment_numbers:
+        description = seg.get_segment_description(number)
+        regions = description.anatomic_regions
+        color = description.get("RecommendedDisplayCIELabValue")
+        rgb = None
+        if color is not None:
+            rgb = tuple(c / 255.0 for c in hd.color.CIELabColor.from_dicom_value(color).to_rgb())
+        infos.append(SegmentInfo(
+            number, str(description.segment_label), _code(description.segmented_property_category),
+            _code(description.segmented_property_type), _code(regions[0]) if regions else NO_CODE, rgb,
+            description.tracking_id, description.tracking_uid,
+        ))
+    return numbers, infos
 
 
 @dataclass
