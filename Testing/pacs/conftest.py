@@ -53,3 +53,15 @@ def orthanc(tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def crlm_on_orthanc(orthanc, crlm_dicom) -> str:
+    """CRLM-CT-1004 uploaded to Orthanc (STOW-RS); its StudyInstanceUID."""
+    import pydicom
+    from liverlesion.dicomweb.client import store_files
+    from liverlesion.dicomweb.credentials import credentials_from
+
+    files = sorted(crlm_dicom.glob("*.dcm"))
+    store_files(orthanc.dicomweb, files, credentials_from(orthanc.user, orthanc.password, environ={}))
+    return str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pydicom
 import pytest
 from liverlesion.dicom_objects.reading import read_report
 from liverlesion.dicomweb.credentials import PASSWORD_ENV, TOKEN_ENV, USER_ENV, credentials_from
@@ -56,16 +55,6 @@ def test_store_to_with_a_nifti_input_exits_2_before_any_work(tmp_path):
 
 def _series_of(orthanc, study_uid: str) -> list[dict]:
     return orthanc.get_json(f"/dicom-web/studies/{study_uid}/series?includefield=NumberOfSeriesRelatedInstances")
-
-
-@pytest.fixture(scope="module")
-def crlm_on_orthanc(orthanc, crlm_dicom) -> str:
-    """CRLM-CT-1004 uploaded to Orthanc (STOW-RS); its StudyInstanceUID."""
-    from liverlesion.dicomweb.client import store_files
-
-    files = sorted(crlm_dicom.glob("*.dcm"))
-    store_files(orthanc.dicomweb, files, credentials_from(orthanc.user, orthanc.password, environ={}))
-    return str(pydicom.dcmread(files[0], stop_before_pixels=True).StudyInstanceUID)
 
 
 @pytest.mark.slow
