@@ -51,7 +51,8 @@ def a_finished_cohort(cohort_inputs, tmp_path_factory) -> tuple[Path, dict]:
                          "--threads", "1")
     assert run.returncode == 2, run.stderr  # 2: one study's input breaks a rule
     lines = [json.loads(line) for line in run.stdout.splitlines()]
-    return outdir, {**lines[-1], "progress": [line for line in lines[:-1] if "ETA" in line["message"]]}
+    return outdir, {**lines[-1], "progress": [line for line in lines[:-1] if "ETA" in line["message"]],
+                    "stderr": run.stderr}
 
 
 def test_every_good_study_is_done_and_the_bad_file_is_recorded_with_its_one_line_error(a_finished_cohort):
@@ -60,6 +61,7 @@ def test_every_good_study_is_done_and_the_bad_file_is_recorded_with_its_one_line
     progress = summary["progress"]
     assert [line["fraction"] for line in progress] == [(i + 1) / 8 for i in range(8)]
     assert all(re.match(r"\d/8 studies, ETA (\d+m)?\d+s; ", line["message"]) for line in progress)
+    assert re.search(r"Dask dashboard: http://127\.0\.0\.1:\d+/status", summary["stderr"])
     with open(outdir / "studies.csv", newline="") as stream:
         rows = {row["study_id"]: row for row in csv.DictReader(stream)}
     assert {name for name, row in rows.items() if row["status"] == "done"} == set(GOOD)

@@ -4,9 +4,11 @@ user starts them (separate processes, loopback), stopped by their PIDs afterward
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,7 +27,7 @@ def a_scheduler_with_one_worker(tmp_path):
     """The address of a running scheduler with one worker (1 task slot) attached."""
     scheduler_file = tmp_path / "scheduler.json"
     scheduler = _start([*DASK, "scheduler", "--host", "127.0.0.1", "--port", "0",
-                        "--no-dashboard", "--scheduler-file", str(scheduler_file)], tmp_path / "scheduler.log")
+                        "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)], tmp_path / "scheduler.log")
     processes = [scheduler]
     try:
         deadline = time.monotonic() + 60
@@ -59,3 +61,6 @@ def test_a_cohort_runs_on_the_workers_of_a_given_scheduler(a_scheduler_with_one_
     assert {e["worker"] for e in events if e["event"] == "commit"} == {"remote-0"}
     assert [e["event"] for e in events].count("load_model") == 1
     assert all((outdir / name / "done.json").is_file() for name in ("p4", "p7"))
+    link = re.search(r"Dask dashboard: (http://127\.0\.0\.1:\d+/status)", run.stderr)
+    with urllib.request.urlopen(link.group(1), timeout=30) as answer:  # served (bokeh: the cohort extra)
+        assert answer.status == 200 and b"Dask" in answer.read()

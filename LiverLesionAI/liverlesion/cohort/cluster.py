@@ -55,7 +55,7 @@ def connect(spec: ClusterSpec, threads: int):
         with client:
             yield client, None
         return
-    dashboard = ":0" if spec.dashboard and _bokeh_installed() else None
+    dashboard = f"{spec.host}:0" if spec.dashboard and _bokeh_installed() else None
     nanny = {"env": {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}} if spec.processes else {}
     cluster = LocalCluster(
         n_workers=spec.local_workers,
