@@ -49,13 +49,16 @@ def test_clearing_the_staging_area_removes_what_an_interrupted_attempt_left(tmp_
     assert list(layout.staging.iterdir()) == []
 
 
-def test_a_rerun_skips_done_and_unchanged_bad_studies_and_reruns_failed_new_and_changed_ones(tmp_path):
+def test_a_rerun_skips_done_and_unchanged_bad_files_and_reruns_failed_new_changed_and_url_ones(tmp_path):
     layout = CohortLayout(tmp_path / "out")
     layout.create()
     inputs = {name: tmp_path / f"{name}.nrrd" for name in ("done", "bad", "fixed", "failed", "new")}
     for path in inputs.values():
         path.write_bytes(b"x")
     studies = [CohortStudy(name, str(path)) for name, path in inputs.items()]
+    url = "http://127.0.0.1:8042/dicom-web/studies/1.2.3"
+    studies.append(CohortStudy("web", url))
+    layout.write_failure("web", {"status": "bad", "input": url, "error": "401", "fingerprint": fingerprint(url)})
     layout.commit(assembled_study(layout, "done", {"status": "done"}), "done")
     for name, status in (("bad", "bad"), ("fixed", "bad"), ("failed", "failed")):
         layout.write_failure(name, {"status": status, "input": str(inputs[name]), "error": "e",
@@ -64,7 +67,7 @@ def test_a_rerun_skips_done_and_unchanged_bad_studies_and_reruns_failed_new_and_
     plan = plan_cohort(studies, layout)
     assert [s.study_id for s in plan.done] == ["done"]
     assert [s.study_id for s in plan.bad] == ["bad"]
-    assert [s.study_id for s in plan.to_run] == ["fixed", "failed", "new"]
+    assert [s.study_id for s in plan.to_run] == ["fixed", "failed", "new", "web"]
 
 
 def test_the_eta_is_the_mean_pace_times_the_studies_left():

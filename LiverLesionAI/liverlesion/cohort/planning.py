@@ -1,10 +1,10 @@
 """What a (re-)run has to do: which studies are done, which are recorded bad, which to run.
 
 * done (``OUTDIR/<id>/done.json``) → skipped;
-* recorded bad (``.cohort/failures/<id>.json`` with status ``bad``) and the same input, unchanged since →
-  skipped (it would fail the same way; fix or replace the file and the next run takes it);
-* everything else → run: new studies, studies that failed (an internal error, a worker lost too often), and bad
-  studies whose input changed.
+* recorded bad (``.cohort/failures/<id>.json`` with status ``bad``) and the same input file or folder, unchanged
+  since → skipped (it would fail the same way; fix or replace the file and the next run takes it);
+* everything else → run: new studies, studies that failed (an internal error, a worker lost too often), bad
+  studies whose input changed, and bad DICOMweb inputs (the server's side, or the credentials, may have changed).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .layout import CohortLayout, fingerprint
-from .manifest import CohortStudy
+from .manifest import CohortStudy, is_url
 
 
 @dataclass
@@ -38,7 +38,8 @@ def plan_cohort(studies: list[CohortStudy], layout: CohortLayout) -> Plan:
         failure = layout.read_failure(study.study_id)
         if failure is not None:
             plan.records[study.study_id] = failure
-            unchanged = failure.get("input") == study.input and failure.get("fingerprint") == fingerprint(study.input)
+            unchanged = (not is_url(study.input) and failure.get("input") == study.input
+                         and failure.get("fingerprint") == fingerprint(study.input))
             if failure.get("status") == "bad" and unchanged:
                 plan.bad.append(study)
                 continue
