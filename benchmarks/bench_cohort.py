@@ -126,6 +126,9 @@ def main() -> None:
     print(f"throughput cohort 2 workers (end to end) / segment --jobs 2: {jobs['wall'] / two['wall']:.2f}x")
     print(f"per-study overhead: segment {segment['overhead']:.2f} s, cohort {one['overhead']:.2f} s; "
           f"ratio cohort / segment {one['overhead'] / segment['overhead']:.2f}")
+    print(f"contention: the studies' own compute took {two['compute'] / one['compute']:.2f}x as long with 2 workers "
+          "as with 1 (about 1x on 2 idle cores; more means other jobs shared the cores and the 2-worker "
+          "throughput is understated)")
 
 
 if __name__ == "__main__":
