@@ -21,7 +21,7 @@ pytest.importorskip("trame_slicer", reason="trame-slicer (pip install 'liverlesi
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from viewer_server import ViewerServer, viewer_connection  # noqa: E402
+from viewer_server import Browser, ViewerServer, viewer_connection  # noqa: E402
 from wslink_client import client_file, page_triggers  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.mrml]
@@ -62,12 +62,14 @@ def a_data_root(tmp_path_factory, a_small_ct) -> Path:
 @pytest.fixture(scope="module")
 def a_server(tmp_path_factory, a_data_root):
     with ViewerServer(tmp_path_factory.mktemp("server"), data_root=a_data_root) as server:
+        server.user = Browser()  # one user's session for every test of this module
         yield server
 
 
 @pytest.fixture(scope="module")
 def a_server_without_data_root(tmp_path_factory):
     with ViewerServer(tmp_path_factory.mktemp("server-no-root")) as server:
+        server.user = Browser()
         yield server
 
 
@@ -81,7 +83,7 @@ async def _outcome(client, before: dict, timeout: float = 120) -> dict:
 
 
 async def _upload(server, files: list[dict]) -> dict:
-    async with viewer_connection(server) as client:
+    async with viewer_connection(server, server.user) as client:
         state = await client.state()
         trigger = page_triggers(state)["upload"]
         await client.trigger(trigger, files)
@@ -90,7 +92,7 @@ async def _upload(server, files: list[dict]) -> dict:
 
 
 async def _load_path(server, text: str) -> dict:
-    async with viewer_connection(server) as client:
+    async with viewer_connection(server, server.user) as client:
         state = await client.state()
         await client.set_state(ll__ViewerState__input_path=text, ll__ViewerState__error_message="")
         await client.trigger(page_triggers(state)["load_path"])
@@ -118,7 +120,7 @@ def test_an_upload_named_with_a_path_writes_nothing_there_and_loads_under_its_la
     assert state[INFO].startswith(f"Loaded {target.name}: 128×128×32 voxels")
     assert not target.exists()
     assert not (a_server.cwd.parent / target.name).exists()
-    assert not list(a_server.cwd.rglob(target.name))
+    assert not list(a_server.folder.rglob(target.name))
 
 
 def test_an_nhdr_whose_data_file_lies_outside_the_upload_is_refused(a_server, a_small_ct, tmp_path):
@@ -184,6 +186,8 @@ def test_a_folder_too_large_to_scan_is_refused_quickly(a_server):
 
 def test_nothing_was_written_outside_the_servers_session_folder(a_server):
     """Every test above ran against this server: its session folder holds no leftover upload."""
-    uploads = a_server.work_dir / "uploads"
+    (session,) = a_server.work_root.iterdir()
+    assert sorted(path.name for path in session.iterdir()) == ["session.json", "work"]
+    uploads = session / "work" / "uploads"
     assert not uploads.exists() or not any(path.is_file() for path in uploads.rglob("*"))
     assert os.listdir(a_server.cwd) == []

@@ -1,11 +1,13 @@
-"""Start a real viewer server on a free loopback port for tests that talk to it without a browser.
+"""Start a real viewer server (the gateway) on a free loopback port for tests that talk to it without a browser.
 
 ``ViewerServer`` runs ``serve_app.py`` (the bundled model, or ``--stand-in``) in an empty working folder, waits
-for its READY line and stops it on exit; ``viewer_connection`` opens a websocket to it (``wslink_client.py``).
+for its READY line and stops it on exit. A :class:`Browser` is one user's cookie jar (sign-in and session cookies);
+``viewer_connection`` opens that user's page (starting their session) and a websocket to it (``wslink_client.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -15,13 +17,14 @@ from pathlib import Path
 import aiohttp
 from browser_session import REPO, _wait_for_ready, free_port
 from wslink_client import WslinkClient
+from yarl import URL
 
 HERE = Path(__file__).resolve().parent
 
 
 class ViewerServer:
-    """A server process: ``url``, ``ws_url``, ``cwd`` (its empty working folder), ``work_dir`` (its session folder),
-    ``log`` (its stderr file).
+    """A gateway process: ``url``, ``ws_url``, ``cwd`` (its empty working folder), ``work_root`` (where session
+    folders go), ``log`` (its stderr file, sessions' logs included).
 
     Args:
         folder: where the working folder, session folder and log go.
@@ -32,18 +35,19 @@ class ViewerServer:
     def __init__(self, folder: Path, *, data_root: Path | None = None, extra_args: tuple[str, ...] = ()):
         self.folder = Path(folder)
         self.cwd = self.folder / "cwd"
-        self.work_dir = self.folder / "session"
+        self.work_root = self.folder / "sessions"
         self.log = self.folder / "server.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws"
         self.command = [sys.executable, str(HERE / "serve_app.py"), "--port", str(self.port),
-                        "--work-dir", str(self.work_dir), *extra_args]
+                        "--work-root", str(self.work_root), *extra_args]
         if data_root is not None:
             self.command += ["--data-root", str(data_root)]
 
     def __enter__(self) -> ViewerServer:
         self.cwd.mkdir(parents=True, exist_ok=True)
+        self.work_root.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO / "LiverLesionAI")}
         self._log = self.log.open("w")
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=self._log, text=True,
@@ -63,8 +67,45 @@ class ViewerServer:
         self._log.close()
 
 
+class Browser:
+    """One user's cookies (kept between event loops), and the token they sign in with (None: none)."""
+
+    def __init__(self, token: str | None = None):
+        self.token = token
+        self.cookies: dict[str, str] = {}
+
+    def http(self, server: ViewerServer) -> aiohttp.ClientSession:
+        jar = aiohttp.CookieJar(unsafe=True)  # cookies from 127.0.0.1
+        jar.update_cookies(self.cookies, URL(server.url))
+        return aiohttp.ClientSession(cookie_jar=jar)
+
+    def keep(self, http: aiohttp.ClientSession) -> None:
+        self.cookies = {cookie.key: cookie.value for cookie in http.cookie_jar}
+
+
+async def open_page(server: ViewerServer, browser: Browser, http: aiohttp.ClientSession, timeout: float = 240):
+    """GET the page as ``browser`` until its session has started; returns (status, text) of the last answer."""
+    url = server.url + (f"?token={browser.token}" if browser.token else "")
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with http.get(url) as response:
+            text = await response.text()
+            status = response.status
+        browser.keep(http)
+        if status != 200 or "Starting your own viewer session" not in text:
+            return status, text
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("the session did not start")
+        await asyncio.sleep(1.0)
+
+
 @contextlib.asynccontextmanager
-async def viewer_connection(server: ViewerServer):
-    """An open :class:`WslinkClient` on ``server``."""
-    async with aiohttp.ClientSession() as http, WslinkClient(http, server.ws_url) as client:
-        yield client
+async def viewer_connection(server: ViewerServer, browser: Browser):
+    """An open :class:`WslinkClient` on ``browser``'s session of ``server`` (started when it has none)."""
+    async with browser.http(server) as http:
+        status, text = await open_page(server, browser, http)
+        if status != 200:
+            raise RuntimeError(f"the page answered {status}: {text[:300]}")
+        async with WslinkClient(http, server.ws_url) as client:
+            yield client
+        browser.keep(http)

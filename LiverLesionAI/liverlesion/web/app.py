@@ -50,11 +50,14 @@ class LiverLesionWebApp(TrameApp):
             loading one from ``segment_options`` (tests inject stand-in networks this way).
         work_dir: this viewer's private folder for uploads and exports (default: a new temporary folder).
         data_root: the server folder the path field may read (default: none, the path field is off).
+        keep_results_note: the line the page shows about how long results are kept without a browser.
+        notice: a message shown at start (why the user's previous session ended, say).
     """
 
     def __init__(self, server=None, *, input_path: str | Path | None = None,
                  segment_options: dict[str, Any] | None = None, segmenter: Any = None,
-                 work_dir: str | Path | None = None, data_root: str | Path | None = None):
+                 work_dir: str | Path | None = None, data_root: str | Path | None = None,
+                 keep_results_note: str = "", notice: str = ""):
         super().__init__(server)
         self.server.enable_module(trame_slicer_module)
         self.slicer_app = SlicerApp()
@@ -76,6 +79,8 @@ class LiverLesionWebApp(TrameApp):
             work_dir = tempfile.mkdtemp(prefix="liverlesion-session-")
         self.logic = WebLogic(self.server, self.session, self.worker, work_dir=Path(work_dir),
                               data_root=DataRoot.at(data_root) if data_root else None)
+        self.logic.data.keep_results_note = keep_results_note
+        self.logic.data.info_message = notice
         self.editor_logic = SegmentEditorLogic(self.server, self.slicer_app)
         self.ui = ViewerUI(self.server, self.logic, self.layout_manager)
         self.editor_logic.set_ui(self.ui.editor_ui)
@@ -110,19 +115,3 @@ def review_layout():
 def create_app(server=None, **kwargs) -> LiverLesionWebApp:
     """A :class:`LiverLesionWebApp` (see its arguments)."""
     return LiverLesionWebApp(server, **kwargs)
-
-
-def main(
-    input_path: str | Path | None = None,
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8080,
-    open_browser: bool = False,
-    segment_options: dict[str, Any] | None = None,
-) -> None:
-    """Serve the viewer until interrupted."""
-    app = create_app(input_path=input_path, segment_options=segment_options)
-    try:
-        app.server.start(host=host, port=port, open_browser=open_browser, show_connection_info=True)
-    finally:
-        app.logic.shutdown()

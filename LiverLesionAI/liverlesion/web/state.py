@@ -11,6 +11,10 @@ class ViewerState:
 
     Attributes:
         input_name: name of the loaded CT (file or folder name), "" before loading.
+        identity: whose CT this session holds, for the header ("Patient DOE^JANE (ID 1004) · CT ABDOMEN · …"
+            from DICOM, "File ct.nrrd" otherwise), "" before loading.
+        keep_results_note: how long the server keeps this session's results without a browser (shown under the
+            header).
         input_path: text of the server-side path field (a file or DICOM folder inside the data root).
         path_enabled: the server has a ``--data-root`` (the path field and the study list show).
         studies: CT files and DICOM folders in the data root (relative paths) offered by the path field.
@@ -32,6 +36,8 @@ class ViewerState:
     """
 
     input_name: str = ""
+    identity: str = ""
+    keep_results_note: str = ""
     input_path: str = ""
     path_enabled: bool = False
     studies: list[str] = field(default_factory=list)

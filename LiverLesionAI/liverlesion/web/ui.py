@@ -38,6 +38,8 @@ VIEW_NAMES = {"Red": ("axial", "Axial"), "Green": ("coronal", "Coronal"), "Yello
               "ThreeD": ("3d", "3D")}
 DOWNLOAD_TEST_IDS = {"seg.nrrd": "download-seg-nrrd", "nifti": "download-nifti", "csv": "download-csv",
                      "json": "download-json"}
+END_SESSION_QUESTION = ("End this session? Its CT, results and corrections are removed from the server; "
+                        "download what you need first.")
 DOWNLOAD_LABELS = {"seg.nrrd": "Segmentation (.seg.nrrd)", "nifti": "Labelmap (NIfTI)", "csv": "Lesions (CSV)",
                    "json": "Lesions (JSON)"}
 
@@ -120,10 +122,18 @@ class ViewerUI:
         n = self.n
         with v.VAppBar(density="compact"):
             html.Div("LiverLesionAI", classes="text-h6 ml-4 mr-6")
-            html.Span("{{ " + n.input_name + " }}", raw_attrs=[testid("input-name")], classes="text-body-2")
+            with html.Div(classes="d-flex flex-column"):
+                html.Span("{{ " + n.identity + " || 'No CT loaded' }}", raw_attrs=[testid("patient-identity")],
+                          classes="text-body-1 font-weight-bold")
+                html.Span("{{ " + n.keep_results_note + " }}", raw_attrs=[testid("keep-results-note")],
+                          classes="text-caption")
             v.VSpacer()
             v.VBtn("Fit views", size="small", variant="text", prepend_icon="mdi-fit-to-screen",
                    click=self.logic.fit_views, disabled=(f"!{n.volume_loaded}",), raw_attrs=[testid("fit-views")])
+            end = self.server.controller.trigger_name(self.logic.end_session)
+            v.VBtn("End session", size="small", variant="text", prepend_icon="mdi-logout",
+                   click=f"if (window.confirm({END_SESSION_QUESTION!r})) trigger('{end}')",
+                   raw_attrs=[testid("end-session-button")])
             v.VProgressCircular(v_if=("trame__busy",), indeterminate=True, size=18, width=2, classes="mr-4")
 
     def _left_panel(self) -> None:

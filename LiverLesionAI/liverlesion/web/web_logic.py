@@ -24,6 +24,7 @@ from trame_server.utils.typed_state import TypedState
 from ..errors import CancelledError, InvalidInputError, LiverLesionError
 from ..progress import sub_progress
 from .data_root import DataRoot
+from .identity import describe_input
 from .input_guard import check_input, without_file_contents
 from .session import WINDOW_PRESETS, ViewerSession
 from .state import ViewerState
@@ -61,6 +62,7 @@ class WebLogic:
         self.run_count = 0
         self.update_count = 0
         self._tasks: set[asyncio.Future] = set()
+        self.stop_reason = ""
         self.data.path_enabled = data_root is not None
         self.data.studies = data_root.studies() if data_root is not None else []
 
@@ -145,9 +147,12 @@ class WebLogic:
         self._flush()
         try:
             loop = asyncio.get_running_loop()
-            volume = await loop.run_in_executor(self._executor, self._read_checked, path, display_name, root)
+            volume, identity = await loop.run_in_executor(
+                self._executor, self._read_checked, path, display_name, root
+            )
             self.session.show(volume, display_name)
             self.data.input_name = display_name
+            self.data.identity = identity
             self.data.volume_loaded = True
             self.data.window, self.data.level = WINDOW_PRESETS["abdomen"]
             self.data.info_message = f"Loaded {display_name}: {_describe(volume)}"
@@ -168,9 +173,10 @@ class WebLogic:
         the file's content."""
         check_input(path, root, display_name)
         try:
-            return self.session.read(path, display_name)
+            volume = self.session.read(path, display_name)
         except InvalidInputError as error:
             raise InvalidInputError(without_file_contents(str(error), path, display_name)) from None
+        return volume, describe_input(path, display_name)
 
     # --- display ------------------------------------------------------------------------------------------------
     def set_window_preset(self, preset: str) -> None:
@@ -326,6 +332,12 @@ class WebLogic:
         except Exception as error:
             self._show_error(error)
             return None
+
+    def end_session(self) -> None:
+        """*End session* clicked: stop this session's server (the gateway then removes its files)."""
+        self.stop_reason = "ended by the user"
+        logger.info("session ended by the user (results %s)", "were on screen" if self.data.has_result else "none")
+        self._start(self.server.stop())
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
