@@ -145,3 +145,21 @@ def _ct_uids(folder):
     from liverlesion.dicom_objects.source_series import read_source_series
 
     return [ds.SOPInstanceUID for ds in read_source_series(folder).datasets]
+
+
+@pytest.mark.slow
+def test_a_series_url_fetches_exactly_that_series_and_a_missing_one_is_refused(orthanc, crlm_on_orthanc, crlm_dicom, tmp_path):
+    from liverlesion.dicom_objects.source_series import read_source_series
+    from liverlesion.dicomweb.client import download_series
+    from liverlesion.dicomweb.locations import DicomWebError
+
+    credentials = credentials_from(orthanc.user, orthanc.password, environ={})
+    series_uid = read_source_series(crlm_dicom).series_uid
+    said: list[str] = []
+    folder = download_series(parse_location(f"{orthanc.dicomweb}/studies/{crlm_on_orthanc}/series/{series_uid}"),
+                             tmp_path / "ct", credentials, said.append)
+    assert len(list(folder.glob("*.dcm"))) == 41 and "as named in the URL" in said[0]
+    assert read_source_series(folder).series_uid == series_uid
+    with pytest.raises(DicomWebError, match="holds no series 1.2.3"):
+        download_series(parse_location(f"{orthanc.dicomweb}/studies/{crlm_on_orthanc}/series/1.2.3"),
+                        tmp_path / "none", credentials)

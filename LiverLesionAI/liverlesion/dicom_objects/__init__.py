@@ -5,6 +5,7 @@ these modules lazily, inside the function that needs them). Modules:
 
 * :mod:`.source_series` — the CT series a result was computed on (headers only, in the array's z order);
 * :mod:`.codes` — coded concepts (SNOMED CT from :mod:`liverlesion.terminology`, DCM, UCUM, our private scheme);
+* :mod:`.producer` — the model and software versions, as SEG / SR algorithm identification;
 * :mod:`.segmentation` — binary SEG: the liver and one segment per lesion, with tracking ID/UID;
 * :mod:`.measurement_report` — SR: one measurement group per lesion referencing its segment, and the liver volume;
 * :mod:`.writing` — both files into an output folder, with their sizes and write times;
