@@ -279,7 +279,9 @@ def load_model_package(folder: str | Path | None = None) -> ModelPackage:
     onnx_paths = {stage: folder / name for stage, name in backends["onnxruntime"]["files"].items()}
     torch_paths = {stage: folder / name for stage, name in backends.get("torch", {}).get("files", {}).items()}
     classifier_paths = _classifier_paths(card, folder, card_path)
-    for path in [*onnx_paths.values(), *torch_paths.values(), *classifier_paths.values()]:
+    fp_entry = card.get("fp_reduction") or {}
+    fp_paths = [folder / name for name in (fp_entry.get("files") or {}).values()] if isinstance(fp_entry, dict) else []
+    for path in [*onnx_paths.values(), *torch_paths.values(), *classifier_paths.values(), *fp_paths]:
         if path.name not in files:
             raise ModelError(f"{path}: backend file has no sha256 in model.json; re-export the model")
     try:
@@ -416,7 +418,13 @@ def combine_packages(
         classifier_dir = lesion_source.classifier_dir
     if class_decision is None and "class_decision" not in merged:
         class_decision = lesion_source.class_decision
-    return save_model_package(
+    fp_entry = merged.pop("fp_reduction", None) or lesion_source.metadata.get("fp_reduction")
+    out = save_model_package(
         folder, config, liver_net, lesion_net, metadata=merged, classifier_dir=classifier_dir,
         class_decision=class_decision,
     )
+    if fp_entry:  # the lesion package's false-positive reduction stage comes along (files re-hashed)
+        from .classifier.fp_filter import add_fp_reduction
+
+        add_fp_reduction(out, lesion_source.folder, fp_entry.get("threshold"), fp_entry.get("metrics"))
+    return out

@@ -4,6 +4,9 @@ plain-text table the CLI prints.
 Coordinates are world mm (RAS as Slicer shows them, LPS as DICOM stores them); volumes in mL; HU for density.
 ``p_<class>`` is the voxel vote, ``p_<class>_roi`` the crop classifier's probability (the "second opinion",
 empty when the model package has no classifier); ``class``/``confidence`` follow the package's class decision.
+``lesion_probability`` is the false-positive reduction stage's calibrated P(lesion) (empty without the stage).
+Low-confidence candidates (under the stage's threshold) are listed in lesions.json under ``"candidates"`` and in
+the table only when asked (``show_candidates``); lesions.csv and the labelmap hold the lesions only.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "first_slice",
     "last_slice",
     "voxels",
+    "lesion_probability",
 )
 
 
@@ -51,6 +55,8 @@ def report_dict(result: SegmentationResult, *, source: str | None = None, model:
         "liver_volume_ml": round(float(result.liver_volume_ml), 3),
         "lesion_count": len(result.lesions),
         "lesions": [_rounded(lesion.to_dict()) for lesion in result.lesions],
+        "candidate_count": len(result.candidates),
+        "candidates": [_rounded(lesion.to_dict()) for lesion in result.candidates],
         "warnings": list(result.warnings),
         "timings_s": {name: round(float(seconds), 4) for name, seconds in result.timings.items()},
     }
@@ -86,6 +92,7 @@ def lesion_row(lesion: Lesion) -> dict[str, Any]:
         "first_slice": lesion.slices[0],
         "last_slice": lesion.slices[1],
         "voxels": lesion.voxels,
+        "lesion_probability": "" if lesion.lesion_probability is None else round(lesion.lesion_probability, 4),
     }
     return row
 
@@ -108,26 +115,43 @@ def write_lesions_csv(path: str | Path, lesions: Sequence[Lesion]) -> Path:
     return path
 
 
-def format_lesion_table(result: SegmentationResult) -> str:
-    """A fixed-width text table of the lesions with the liver volume (for terminals)."""
+def format_lesion_table(result: SegmentationResult, show_candidates: bool = False) -> str:
+    """A fixed-width text table of the lesions with the liver volume (for terminals); the low-confidence
+    candidates follow in their own table when ``show_candidates``, else one line says how many are hidden."""
     lines = [f"Liver volume: {result.liver_volume_ml:.1f} mL; lesions: {len(result.lesions)}"]
     lines += [f"Warning: {warning}" for warning in result.warnings]
-    if result.lesions:
-        second = any(lesion.classifier_probabilities for lesion in result.lesions)
-        lines.append(
-            f"{'id':>3}  {'class':<11} {'conf':>5}  {'vol mL':>8}  {'long mm':>7}  {'short mm':>8}  "
-            f"{'mean HU':>7}  {'slices':>9}  centroid RAS (mm)" + ("  second opinion" if second else "")
-        )
-        for lesion in result.lesions:
-            r, a, s = lesion.centroid_ras
-            centroid = f"({r:.1f}, {a:.1f}, {s:.1f})"
-            lines.append(
-                f"{lesion.id:>3}  {lesion.lesion_class:<11} {lesion.confidence:>5.0%}  {lesion.volume_ml:>8.2f}  "
-                f"{lesion.long_axis_mm:>7.1f}  {lesion.short_axis_mm:>8.1f}  {lesion.mean_hu:>7.0f}  "
-                f"{lesion.slices[0]:>4}-{lesion.slices[1]:<4}  "
-                + (f"{centroid:<24}  {second_opinion_text(lesion)}" if second else centroid)
-            )
+    lines += _rows(result.lesions)
+    if result.candidates and show_candidates:
+        lines.append(f"Low-confidence candidates (P(lesion) under the model's threshold): {len(result.candidates)}")
+        lines += _rows(result.candidates)
+    elif result.candidates:
+        lines.append(f"{len(result.candidates)} low-confidence candidate(s) hidden (--show-candidates lists them)")
     return "\n".join(lines)
+
+
+def _rows(lesions: Sequence[Lesion]) -> list[str]:
+    if not lesions:
+        return []
+    second = any(lesion.classifier_probabilities for lesion in lesions)
+    scored = any(lesion.lesion_probability is not None for lesion in lesions)
+    lines = [
+        f"{'id':>3}  {'class':<11} {'conf':>5}  " + (f"{'lesion':>6}  " if scored else "")
+        + f"{'vol mL':>8}  {'long mm':>7}  {'short mm':>8}  "
+        f"{'mean HU':>7}  {'slices':>9}  centroid RAS (mm)" + ("  second opinion" if second else "")
+    ]
+    for lesion in lesions:
+        r, a, s = lesion.centroid_ras
+        centroid = f"({r:.1f}, {a:.1f}, {s:.1f})"
+        p = lesion.lesion_probability
+        lines.append(
+            f"{lesion.id:>3}  {lesion.lesion_class:<11} {lesion.confidence:>5.0%}  "
+            + (f"{'' if p is None else format(p, '.0%'):>6}  " if scored else "")
+            + f"{lesion.volume_ml:>8.2f}  "
+            f"{lesion.long_axis_mm:>7.1f}  {lesion.short_axis_mm:>8.1f}  {lesion.mean_hu:>7.0f}  "
+            f"{lesion.slices[0]:>4}-{lesion.slices[1]:<4}  "
+            + (f"{centroid:<24}  {second_opinion_text(lesion)}" if second else centroid)
+        )
+    return lines
 
 
 def _rounded(data: Any) -> Any:

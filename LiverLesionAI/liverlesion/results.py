@@ -29,6 +29,8 @@ class Lesion:
         voxels: number of voxels.
         classifier_probabilities: the crop classifier's ("second opinion") probability per lesion class, or
             None when the model package has no classifier.
+        lesion_probability: the false-positive reduction stage's calibrated probability that this candidate is a
+            lesion at all, or None when the model package has no such stage.
     """
 
     id: int
@@ -44,6 +46,7 @@ class Lesion:
     slices: tuple[int, int]
     voxels: int = 0
     classifier_probabilities: dict[str, float] | None = None
+    lesion_probability: float | None = None
 
     def to_dict(self) -> dict:
         """JSON-ready dict (the lesions.json row)."""
@@ -83,7 +86,9 @@ class SegmentationResult:
         labelmap: uint8 volume, labels per :mod:`liverlesion.labels`.
         instances: int32 array ``(z, y, x)``: lesion id per voxel, 0 elsewhere.
         probabilities: lesion-class probabilities around the liver (or None).
-        lesions: one entry per lesion, ids matching ``instances``.
+        lesions: one entry per lesion, ids matching ``instances`` (the default table and labelmap).
+        candidates: low-confidence candidates (``lesion_probability`` under the model's threshold): ids after
+            the lesions' in ``instances``, not painted in ``labelmap`` (liver there), hidden by default.
         liver_volume_ml: liver volume including lesions.
         timings: seconds per stage.
         warnings: things the user should know (e.g. "no liver found").
@@ -96,3 +101,4 @@ class SegmentationResult:
     liver_volume_ml: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    candidates: list[Lesion] = field(default_factory=list)

@@ -171,7 +171,7 @@ def sensitivity_threshold(p_lesion: np.ndarray, is_lesion: np.ndarray, sensitivi
     positives = np.sort(p_lesion[is_lesion])
     if positives.size == 0:
         return 0.5
-    allowed_misses = int(np.floor((1.0 - sensitivity) * positives.size))
+    allowed_misses = int(np.floor((1.0 - sensitivity) * positives.size + 1e-9))
     t = float(positives[allowed_misses])
     return float(np.floor(t * 100.0) / 100.0)
 

@@ -76,6 +76,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--threads", type=positive_int, help="CPU threads per study (default: all CPUs / jobs)")
     parser.add_argument("--min-lesion-ml", type=non_negative_float, help="drop lesions smaller than this (mL; default: the model's)")
     parser.add_argument("--probabilities", action="store_true", help="also write probabilities.nrrd")
+    parser.add_argument("--show-candidates", action="store_true",
+                        help="also list the low-confidence candidates (under the false-positive reduction "
+                        "threshold; always in lesions.json under \"candidates\") in the printed table")
     parser.add_argument("--progress", choices=MODES, default="auto", help="progress display (default: a bar on a terminal)")
     parser.add_argument("--jobs", type=positive_int, default=1, help="studies processed in parallel (default 1)")
     parser.add_argument("--model", metavar="DIR", help="model package folder (default: the bundled model)")
@@ -154,7 +157,8 @@ def segment_study(study: Study, outdir: Path, segmenter, args: argparse.Namespac
         "lesions": [_lesion_summary(lesion) for lesion in result.lesions],
         "warnings": result.warnings,
         "seconds": round(time.perf_counter() - start, 2),
-        "table": _table(result),
+        "candidates": [_lesion_summary(lesion) for lesion in result.candidates],
+        "table": _table(result, getattr(args, "show_candidates", False)),
     }
 
 
@@ -165,13 +169,14 @@ def _lesion_summary(lesion) -> dict[str, Any]:
         "confidence": round(lesion.confidence, 4),
         "volume_ml": round(lesion.volume_ml, 3),
         "long_axis_mm": round(lesion.long_axis_mm, 1),
+        "lesion_probability": lesion.lesion_probability,
     }
 
 
-def _table(result) -> str:
+def _table(result, show_candidates: bool = False) -> str:
     from ..report import format_lesion_table
 
-    return format_lesion_table(result)
+    return format_lesion_table(result, show_candidates)
 
 
 def _run_single(study: Study, outdir: Path, args: argparse.Namespace) -> int:
@@ -251,6 +256,8 @@ def _child_command(study: Study, outdir: Path, args: argparse.Namespace, threads
         command += ["--min-lesion-ml", repr(args.min_lesion_ml)]
     if args.probabilities:
         command.append("--probabilities")
+    if getattr(args, "show_candidates", False):
+        command.append("--show-candidates")
     if args.model:
         command += ["--model", str(args.model)]
     if getattr(args, "store_to", None):

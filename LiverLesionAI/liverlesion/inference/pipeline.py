@@ -5,7 +5,9 @@ probability resampled back (only around the liver) and thresholded → largest c
 crop to the liver box + margin → stage 2 on the liver slices of the crop at the lesion spacing, with the liver
 mask as an extra channel → class probabilities back on the crop → lesion voxels inside the (slightly dilated)
 liver → connected components → (when the package has one) the crop classifier's "second opinion" per lesion on
-the canonical grid → measured and typed on the input grid (:mod:`liverlesion.lesions`, the package's
+the canonical grid → (when the package has one) the false-positive reduction stage: every component scored
+P(lesion), those under the threshold kept as low-confidence candidates (:mod:`liverlesion.classifier.fp_filter`)
+→ measured and typed on the input grid (:mod:`liverlesion.lesions`, the package's
 ``class_decision``: :mod:`liverlesion.class_decision`).
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from ..classifier.fp_filter import CandidateFilter, shown_first
 from ..classifier.second_opinion import SecondOpinion
 from ..config import CascadeConfig, StageConfig
 from ..labels import LIVER, class_to_label
@@ -60,12 +63,14 @@ class Segmenter:
         package: the verified model package.
         predictors: ``{"liver": …, "lesion": …}`` from :func:`make_predictors`.
         classifier: the package's crop classifier (None: none in the package; lesions are typed by the voxel vote).
+        fp_filter: the package's false-positive reduction stage (None: every component is reported).
     """
 
     package: ModelPackage
     predictors: dict[str, Predictor]
     timings: dict[str, float] = field(default_factory=dict)
     classifier: SecondOpinion | None = None
+    fp_filter: CandidateFilter | None = None
 
     @classmethod
     def load(
@@ -75,7 +80,8 @@ class Segmenter:
         start = time.perf_counter()
         package = load_model_package(model_dir)
         classifier = SecondOpinion.from_package(package, backend, threads=1)
-        segmenter = cls(package, make_predictors(package, backend, threads), classifier=classifier)
+        fp_filter = CandidateFilter.from_package(package, threads=1)
+        segmenter = cls(package, make_predictors(package, backend, threads), classifier=classifier, fp_filter=fp_filter)
         segmenter.timings["load_model"] = time.perf_counter() - start
         return segmenter
 
@@ -124,10 +130,19 @@ class Segmenter:
             second_opinion = self.classify(canonical, crop_box, instances)
             clock.lap("lesion_classifier")
 
+        lesion_probability, shown = None, None
+        if self.fp_filter is not None and instances.any():
+            progress(0.915, "Scoring candidates (false-positive reduction)")
+            scores = self.score_candidates(canonical, crop_box, instances)
+            instances, lesion_probability, mapping, shown = shown_first(instances, scores, self.fp_filter.threshold)
+            if second_opinion is not None:
+                second_opinion = {mapping[i]: p for i, p in second_opinion.items() if i in mapping}
+            clock.lap("fp_reduction")
+
         progress(0.92, "Measuring lesions")
         result = _on_input_grid(
             volume, transform, crop_box, liver_crop, instances, quantised, with_probabilities,
-            second_opinion, self.package.class_decision,
+            second_opinion, self.package.class_decision, lesion_probability, shown,
         )
         clock.lap("measure_and_map_back")
         result.timings = timings
@@ -143,20 +158,20 @@ class Segmenter:
         """
         if self.classifier is None:
             raise ValueError("this model package has no lesion classifier")
-        boxes = [box for box in ndimage.find_objects(instances) if box is not None]
-        if not boxes:
-            return {}
-        diameter_mm = max(
-            max((b.stop - b.start) * canonical.spacing[2 - axis] for axis, b in ((1, box[1]), (2, box[2])))
-            for box in boxes
-        )
-        reach_mm = max(CLASSIFIER_CONTEXT_MM, 0.75 * diameter_mm) + max(canonical.spacing[:2])
-        margin = (0, *(int(np.ceil(reach_mm / canonical.spacing[2 - axis])) for axis in (1, 2)))
-        wide = _grow(crop_box, margin, canonical.shape)
-        inner = tuple(slice(c.start - w.start, c.stop - w.start) for c, w in zip(crop_box, wide, strict=True))
-        wide_instances = np.zeros(tuple(b.stop - b.start for b in wide), dtype=instances.dtype)
-        wide_instances[inner] = instances
-        return self.classifier.canonical(canonical.array[wide], canonical.spacing, wide_instances)
+        wide = _wide_crop(canonical, crop_box, instances)
+        return {} if wide is None else self.classifier.canonical(wide[0], canonical.spacing, wide[1])
+
+    def score_candidates(self, canonical: Volume, crop_box: Box, instances: np.ndarray) -> dict[int, float]:
+        """The false-positive reduction stage's calibrated P(lesion) of every component of ``instances`` (as
+        :meth:`classify`).
+
+        Raises:
+            ValueError: the package has no false-positive reduction stage.
+        """
+        if self.fp_filter is None:
+            raise ValueError("this model package has no false-positive reduction stage")
+        wide = _wide_crop(canonical, crop_box, instances)
+        return {} if wide is None else self.fp_filter.canonical(wide[0], canonical.spacing, wide[1])
 
     def _liver(self, canonical: Volume, progress: ProgressCallback, clock: _Clock) -> _Canonical | None:
         """Stage 1 → cleaned liver mask over its box on the canonical grid (None when there is no liver)."""
@@ -289,6 +304,25 @@ class _Clock:
         self.last = now
 
 
+def _wide_crop(canonical: Volume, crop_box: Box, instances: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The canonical CT over ``crop_box`` grown in-plane as far as a lesion's crop square can reach, with
+    ``instances`` (ids on ``crop_box``) placed in it: ``(ct, instances)``; None when there is no instance."""
+    boxes = [box for box in ndimage.find_objects(instances) if box is not None]
+    if not boxes:
+        return None
+    diameter_mm = max(
+        max((b.stop - b.start) * canonical.spacing[2 - axis] for axis, b in ((1, box[1]), (2, box[2])))
+        for box in boxes
+    )
+    reach_mm = max(CLASSIFIER_CONTEXT_MM, 0.75 * diameter_mm) + max(canonical.spacing[:2])
+    margin = (0, *(int(np.ceil(reach_mm / canonical.spacing[2 - axis])) for axis in (1, 2)))
+    wide = _grow(crop_box, margin, canonical.shape)
+    inner = tuple(slice(c.start - w.start, c.stop - w.start) for c, w in zip(crop_box, wide, strict=True))
+    wide_instances = np.zeros(tuple(b.stop - b.start for b in wide), dtype=instances.dtype)
+    wide_instances[inner] = instances
+    return canonical.array[wide], wide_instances
+
+
 def _whole(shape: tuple[int, ...]) -> Box:
     return tuple(slice(0, n) for n in shape)
 
@@ -328,8 +362,13 @@ def _on_input_grid(
     with_probabilities: bool,
     classifier_probabilities: ClassifierProbabilities | None = None,
     class_decision: str = "voxel",
+    lesion_probability: dict[int, float] | None = None,
+    shown: int | None = None,
 ) -> SegmentationResult:
-    """Map the crop's masks and probabilities to the input grid, measure and type lesions, build the labelmap."""
+    """Map the crop's masks and probabilities to the input grid, measure and type lesions, build the labelmap.
+
+    With ``shown`` (false-positive reduction ran), ids ``> shown`` are low-confidence candidates: measured and
+    returned in ``candidates``, left as liver in the labelmap."""
     liver_in, box_in = box_to_input(liver_crop, crop_box, transform)
     instances_box, _ = box_to_input(instances_crop, crop_box, transform)
     probabilities_box, _ = box_to_input(probabilities_crop, crop_box, transform, fill=0)
@@ -344,8 +383,13 @@ def _on_input_grid(
         instances, probabilities, volume, classifier_probabilities=classifier_probabilities,
         class_decision=class_decision,
     )
+    for lesion in lesions:
+        lesion.lesion_probability = None if lesion_probability is None else lesion_probability.get(lesion.id)
+    candidates = []
+    if shown is not None:
+        lesions, candidates = [x for x in lesions if x.id <= shown], [x for x in lesions if x.id > shown]
 
-    labels = np.zeros(len(lesions) + 1 if not lesions else max(lesion.id for lesion in lesions) + 1, np.uint8)
+    labels = np.zeros(int(instances_box.max(initial=0)) + 1, np.uint8)
     for lesion in lesions:
         labels[lesion.id] = class_to_label(lesion.lesion_class)
     labelmap = np.zeros(volume.shape, dtype=np.uint8)
@@ -359,5 +403,6 @@ def _on_input_grid(
         probabilities=probabilities if with_probabilities else None,
         lesions=lesions,
         liver_volume_ml=float(np.count_nonzero(box_labels) * volume.voxel_volume_ml),
+        candidates=candidates,
     )
 
