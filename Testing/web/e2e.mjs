@@ -179,7 +179,7 @@ try {
     await page.waitForTimeout(300);
     frame = await viewImage(page, 'axial');
     await page.mouse.down();
-    for (let i = 0; i <= 24; i += 1) {
+    for (let i = 0; i <= 60; i += 1) {
       await page.mouse.move(cx - 60 + 5 * i, cy + 5 + (i % 2) * 4);
       await page.waitForTimeout(25);
     }
