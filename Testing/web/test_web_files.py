@@ -191,3 +191,54 @@ def test_nothing_was_written_outside_the_servers_session_folder(a_server):
     uploads = session / "work" / "uploads"
     assert not uploads.exists() or not any(path.is_file() for path in uploads.rglob("*"))
     assert os.listdir(a_server.cwd) == []
+
+
+# --- the same rules, function by function (fast) ----------------------------------------------------------------------
+def test_a_client_file_name_becomes_only_a_label():
+    from liverlesion.web.uploads import display_label, server_suffix
+
+    assert display_label("/etc/cron.d/evil") == "evil"
+    assert display_label("../../x.nii.gz") == "x.nii.gz"
+    assert display_label("C:\\\\Users\\\\x\\\\scan.nrrd") == "scan.nrrd"
+    assert display_label("a\nb<script>.nrrd") == "a_b_script_.nrrd"
+    assert server_suffix("CT.NII.GZ") == ".nii.gz" and server_suffix("notes.txt") == ".bin"
+
+
+def test_an_upload_is_written_under_server_names_in_a_new_folder(tmp_path):
+    from liverlesion.web.uploads import write_upload
+
+    first = write_upload([{"name": "/etc/passwd.nrrd", "content": [b"abc", b"def"]}], tmp_path)
+    second = write_upload([{"name": "a.dcm", "content": b"1"}, {"name": "b.dcm", "content": b"2"}], tmp_path)
+    assert first.path == tmp_path / "001" / "f00000.nrrd" and first.path.read_bytes() == b"abcdef"
+    assert first.display_name == "passwd.nrrd"
+    assert second.path == tmp_path / "002" and second.display_name == "2 uploaded files"
+    assert sorted(p.name for p in second.path.iterdir()) == ["f00000.dcm", "f00001.dcm"]
+
+
+def test_a_metaimage_header_naming_a_file_elsewhere_or_a_file_list_is_refused(tmp_path):
+    from liverlesion.errors import InvalidInputError
+    from liverlesion.web.input_guard import check_data_files_inside
+
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "elsewhere.raw").write_bytes(b"\0" * 8)
+    header = root / "x.mhd"
+    for reference, message in (("../elsewhere.raw", "lies outside"), ("/etc/hostname", "lies outside"),
+                               ("LIST", "list of data files"), ("missing.raw", "is missing")):
+        header.write_text(f"ObjectType = Image\nNDims = 3\nElementDataFile = {reference}\n")
+        with pytest.raises(InvalidInputError, match=message) as error:
+            check_data_files_inside(header, root, "x.mhd")
+        assert str(error.value).startswith("x.mhd: ") and reference not in str(error.value)
+    header.write_text("ObjectType = Image\nElementDataFile = LOCAL\n")
+    check_data_files_inside(header, root, "x.mhd")  # data in the file itself
+
+
+def test_an_error_quoting_the_file_is_replaced_by_a_generic_one(tmp_path):
+    from liverlesion.web.input_guard import without_file_contents
+
+    secret = tmp_path / "s.nrrd"
+    secret.write_text(SECRET + "\n")
+    quoted = f"s.nrrd: could not be read as NRRD (bad magic '{SECRET[:12]}')"
+    assert "DB_PASSWORD" not in without_file_contents(quoted, secret, "s.nrrd")
+    plain = "s.nrrd: is empty (0 bytes); the copy or export failed — copy it again"
+    assert without_file_contents(plain, secret, "s.nrrd") == plain

@@ -204,5 +204,6 @@ def test_liverlesion_web_help_explains_itself():
         [sys.executable, "-m", "liverlesion", "web", "--help"], capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 0
-    for option in ("--host", "--port", "--model", "INPUT".lower()):
+    for option in ("--host", "--port", "--model", "--token", "--data-root", "--max-sessions", "--idle-timeout",
+                   "input"):
         assert option in run.stdout.lower()
