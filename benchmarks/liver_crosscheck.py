@@ -5,6 +5,7 @@ Usage::
     python benchmarks/liver_crosscheck.py config RECIPE FOLD OUT.json [--out-run DIR]   # a training config
     liverlesion train --config OUT.json                                               # train (CPU: ~20 min)
     python benchmarks/liver_crosscheck.py score RUN_DIR/model PATIENT [--png OUT.png]  # liver Dice, whole pipeline
+    python benchmarks/liver_crosscheck.py score-shapes RUN_DIR/model PATIENT             # the held-out shapes
 
 Folds: ``A`` trains on patient 1 and is scored on patient 7; ``B`` trains on 7, scored on 1. Recipes (the liver
 stage network and data; docs/methods.md has the measured table):
