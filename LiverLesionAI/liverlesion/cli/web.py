@@ -32,7 +32,7 @@ def add_parser(subparsers) -> None:
                         "off and users upload); paths are resolved strictly inside it")
     parser.add_argument("--max-sessions", dest="max_sessions", type=int, default=4,
                         help="most concurrent browser sessions (default 4; each holds a CT, its scene and a "
-                        "pipeline process, about 1.5 GB while it runs); more get a 'server busy' page")
+                        "pipeline process, up to about 2.3 GB on a 512×512 CT); more get a 'server busy' page")
     parser.add_argument("--idle-timeout", dest="idle_timeout", type=float, default=None, metavar="MINUTES",
                         help="end a session holding results this many minutes after its last page closed "
                         "(default: never; the page tells users)")
