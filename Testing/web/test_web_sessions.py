@@ -75,6 +75,8 @@ async def _story(server: ViewerServer, cts: dict[str, bytes]) -> dict:
         await a.trigger(page_triggers(seen["alice_loaded"])["segment"])
         await a.wait_for_state(lambda s: s[S + "running"], timeout=60)
         seen["bob_while_alice_runs"] = await b.state()
+        async with viewer_connection(server, alice) as reloaded:  # Alice reloads her page during the run
+            seen["alice_reloaded_during_run"] = await reloaded.state()
         await a.wait_for_state(lambda s: not s[S + "running"] and s[S + "has_result"], timeout=300)
     # both pages closed: Bob's session (no results) ends after 3 s, Alice's (results) stays
     seen["bob_session_gone"] = await _wait_until(lambda: len(_sessions(server)) == 1, timeout=60)
@@ -143,7 +145,8 @@ def test_end_session_removes_its_files_and_the_next_session_says_so(a_session_st
     seen = a_session_story
     assert seen["carol_session_gone"] is True
     assert "ends: the user ended it" in seen["log"]
-    assert seen["carol_next_session"][S + "info_message"] == "Your previous session ended: the user ended it."
+    assert seen["carol_next_session"][S + "info_message"] == "Your previous session ended: the user ended it.", (
+        seen["carol_next_session"][S + "info_message"], seen["log"][-3000:])
     assert seen["carol_next_session"][S + "identity"] == ""
 
 
@@ -152,3 +155,9 @@ def test_stopping_the_server_is_logged_and_removes_every_session_folder(a_sessio
     assert "gateway stopping (received SIGTERM): ending 2 session(s)" in seen["log"]
     assert seen["sessions_after_stop"] == set()
     assert seen["stranger_status"] == 503  # a third browser while Alice and Carol hold both slots
+
+
+def test_a_reload_during_a_run_returns_to_the_same_running_session(a_session_story):
+    reloaded = a_session_story["alice_reloaded_during_run"]
+    assert reloaded[S + "identity"] == "File alice.nrrd"
+    assert reloaded[S + "running"] is True or reloaded[S + "has_result"] is True
