@@ -161,3 +161,16 @@ def test_a_reload_during_a_run_returns_to_the_same_running_session(a_session_sto
     reloaded = a_session_story["alice_reloaded_during_run"]
     assert reloaded[S + "identity"] == "File alice.nrrd"
     assert reloaded[S + "running"] is True or reloaded[S + "has_result"] is True
+
+
+def test_a_sessions_memory_is_measured_over_its_whole_process_group():
+    """What ``--max-session-memory`` compares: the RSS of every process in the session's group (this test's own
+    group here, which holds at least this interpreter)."""
+    import os
+    import resource
+
+    from liverlesion.web.session_process import process_group_rss
+
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    measured = process_group_rss(os.getpgrp())
+    assert measured > 20 * 1024**2 and measured > own_peak / 4
