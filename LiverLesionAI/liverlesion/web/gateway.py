@@ -149,6 +149,8 @@ class Gateway:
         if gone < min(self.options.abandon_after_s, self.options.idle_timeout_s or float("inf")):
             return ""
         status = await self._status(session)
+        if status.get("ending"):  # End session clicked; its process is still shutting down
+            return "the user ended it"
         if status.get("busy", True):
             return ""
         if not status.get("has_result") and gone >= self.options.abandon_after_s:

@@ -74,7 +74,11 @@ def guard_and_status(app, config: SessionConfig) -> None:
 
 
 def status_route(app, web_app) -> None:
-    """``GET`` :data:`STATUS_PATH` → ``{"has_result", "busy", "identity"}`` of ``web_app``."""
+    """``GET`` :data:`STATUS_PATH` → ``{"has_result", "busy", "identity", "ending"}`` of ``web_app``.
+
+    ``ending`` is true once the user clicked *End session*: the process is on its way out, and the gateway names
+    that as the reason even when the browser has been gone long enough to end the session for being abandoned.
+    """
     from aiohttp import web
 
     async def status(_request):
@@ -83,6 +87,7 @@ def status_route(app, web_app) -> None:
             "has_result": bool(data.has_result),
             "busy": bool(data.running or data.loading or data.updating),
             "identity": data.identity,
+            "ending": bool(web_app.logic.stop_reason),
         })
 
     app.router.add_get(STATUS_PATH, status)
