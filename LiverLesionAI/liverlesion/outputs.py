@@ -4,7 +4,9 @@ Files: ``labelmap.nii.gz`` (uint8 labels 0–4 on the input grid), ``segmentatio
 segment "Liver" + one segment "Lesion N — <class>" per lesion), ``lesions.json``, ``lesions.csv`` and, when asked,
 ``probabilities.nrrd`` (uint8 4-component vector volume over the box around the liver: no lesion, cyst,
 hemangioma, metastasis; probability = value / 255); for a DICOM input, ``seg.dcm`` (DICOM SEG) and ``sr.dcm``
-(TID 1500 measurement report), see :mod:`liverlesion.dicom_objects`.
+(TID 1500 measurement report), see :mod:`liverlesion.dicom_objects`. When the false-positive reduction stage
+left low-confidence candidates, ``candidates.nii.gz`` holds their masks (uint16, each candidate's voxels carry its
+``lesions.json`` "candidates" id, 0 elsewhere, input grid): they are in no other file but lesions.json.
 
 Everything is written into ``OUTDIR.tmp-XXXX`` beside ``OUTDIR`` and renamed into place at the end, so an error
 or a cancel (KeyboardInterrupt included) never leaves a half-written ``OUTDIR``.
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidInputError
-from .io import Segment, write_labelmap, write_seg_nrrd
+from .io import Segment, write_labelmap, write_seg_nrrd, write_volume
 from .labels import LABEL_NAMES, LESION_CLASSES, LIVER
 from .report import write_lesions_csv, write_lesions_json
 from .results import ClassProbabilities, SegmentationResult
@@ -40,6 +42,8 @@ JSON_NAME = "lesions.json"
 CSV_NAME = "lesions.csv"
 PROBABILITIES_NAME = "probabilities.nrrd"
 OUTPUT_NAMES = (LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME, PROBABILITIES_NAME)
+#: Written only when the result has low-confidence candidates (their masks, ids as in lesions.json).
+CANDIDATES_NAME = "candidates.nii.gz"
 #: Written besides for a DICOM input (:mod:`liverlesion.dicom_objects`; the names are repeated here so that
 #: importing this module does not import pydicom).
 DICOM_OUTPUT_NAMES = ("seg.dcm", "sr.dcm")
@@ -93,7 +97,7 @@ def check_output_folder(outdir: Path) -> None:
     if outdir.is_file():
         raise InvalidInputError("output path is a file; give a folder name for the results", str(outdir))
     if outdir.is_dir():
-        foreign = sorted(p.name for p in outdir.iterdir() if p.name not in OUTPUT_NAMES + DICOM_OUTPUT_NAMES)
+        foreign = sorted(p.name for p in outdir.iterdir() if p.name not in (*OUTPUT_NAMES, *DICOM_OUTPUT_NAMES, CANDIDATES_NAME))
         if foreign:
             raise InvalidInputError(
                 f"output folder exists and holds other files ({', '.join(foreign[:3])}"
@@ -125,6 +129,9 @@ def _write_files(folder: Path, result, with_probabilities, source, model, dicom_
     write_lesions_json(folder / JSON_NAME, result, source=source, model=model)
     write_lesions_csv(folder / CSV_NAME, result.lesions)
     names = [LABELMAP_NAME, SEGMENTATION_NAME, JSON_NAME, CSV_NAME, *dicom_names]
+    if result.candidates:
+        write_candidate_masks(folder / CANDIDATES_NAME, result)
+        names.append(CANDIDATES_NAME)
     if with_probabilities:
         probabilities = result.probabilities if result.probabilities is not None else NO_LESION_ANYWHERE
         write_probabilities(folder / PROBABILITIES_NAME, probabilities, result.labelmap)
@@ -173,6 +180,14 @@ def segmentation_layers(result: SegmentationResult) -> tuple[np.ndarray, list[Se
     lesion_values = lookup[result.instances[in_lesion]]
     labels[in_lesion] = np.where(lesion_values > 0, lesion_values, labels[in_lesion])
     return labels, segments
+
+
+def write_candidate_masks(path: Path, result: SegmentationResult) -> Path:
+    """Write the low-confidence candidates' voxels (uint16 ``(z, y, x)``, value = candidate id) on the input grid."""
+    ids = [candidate.id for candidate in result.candidates]
+    instances = np.asarray(result.instances)
+    masks = np.where(np.isin(instances, ids), instances, 0).astype(np.uint16)
+    return write_volume(path, result.labelmap.with_array(masks))
 
 
 def write_probabilities(path: Path, probabilities: ClassProbabilities, grid: Volume) -> Path:
