@@ -41,6 +41,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--max-session-memory", dest="max_session_memory", type=float, default=None,
                         metavar="GB", help="end a session whose processes use more memory than this (default: "
                         "no limit)")
+    parser.add_argument("--max-upload", dest="max_upload", type=float, default=4.0, metavar="GB",
+                        help="most a browser may upload over one connection (default 4; a 512×512×1000 DICOM "
+                        "series is about 0.5 GB); past it the connection is closed before the session stores it")
     parser.add_argument("--model", dest="model_dir", help="model package folder (default: the bundled model)")
     parser.add_argument("--backend", choices=("onnxruntime", "torch"), default=None,
                         help="inference backend (default onnxruntime)")
@@ -78,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         idle_timeout_s=args.idle_timeout * 60 if args.idle_timeout is not None else None,
         abandon_after_s=args.abandon_after * 60,
         max_session_memory=int(args.max_session_memory * 1024**3) if args.max_session_memory else None,
+        max_upload_bytes=int(args.max_upload * 1024**3),
     )
 
     def announce(port: int) -> None:

@@ -10,6 +10,11 @@ process and private folder, on a loopback port that answers only this gateway. T
 - the user clicked *End session*; the session used more than ``max_session_memory`` bytes;
 - the gateway stops (SIGINT / SIGTERM), which it logs with the number of sessions it ends.
 
+What a browser sends is bounded before it reaches a session: one websocket frame at most
+:data:`BROWSER_FRAME_LIMIT` bytes (wslink clients send uploads in 4 MiB chunks), and one websocket connection at most
+``max_upload_bytes`` in all; past either the gateway closes that connection (code 1009) and logs it, so an oversized
+or endless upload never fills the gateway's or the session's memory.
+
 The gateway itself never stops on its own.
 """
 
@@ -41,6 +46,10 @@ _DROP_REQUEST = {"host", "cookie", "authorization", "connection", "upgrade", "ke
 _DROP_RESPONSE = {"connection", "keep-alive", "transfer-encoding", "content-encoding", "content-length",
                   "set-cookie"}
 _PAGES = ("/", "/index.html")
+#: Largest websocket frame a browser may send, bytes: wslink's 4 MiB chunk plus its header, with room to spare.
+BROWSER_FRAME_LIMIT = 8 * 1024**2
+#: Default of :attr:`GatewayOptions.max_upload_bytes`: a 512×512×1000 DICOM series is about 0.5 GiB.
+DEFAULT_MAX_UPLOAD_BYTES = 4 * 1024**3
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,8 @@ class GatewayOptions:
         idle_timeout_s: seconds without a browser after which a session WITH results ends (None: never).
         abandon_after_s: seconds without a browser after which a session without results ends.
         max_session_memory: bytes a session's processes may hold (None: no limit); over it the session ends.
+        max_upload_bytes: bytes a browser may send over one websocket connection (its uploads travel on it);
+            past it the gateway closes that connection.
         start_timeout_s: longest a session may take to start.
         work_root: parent folder of the session folders (None: the system's temporary folder).
         session_command: command starting one session (the config file is appended).
@@ -72,6 +83,7 @@ class GatewayOptions:
     idle_timeout_s: float | None = None
     abandon_after_s: float = 120.0
     max_session_memory: int | None = None
+    max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
     start_timeout_s: float = 300.0
     work_root: str | None = None
     session_command: tuple[str, ...] = DEFAULT_SESSION_COMMAND
@@ -273,11 +285,13 @@ class Gateway:
             )
         except aiohttp.ClientError:
             return web.Response(status=502, text="The viewer session did not answer; reload the page.\n")
-        browser = web.WebSocketResponse(max_msg_size=0, autoping=True)
+        browser = web.WebSocketResponse(max_msg_size=BROWSER_FRAME_LIMIT, autoping=True)
         await browser.prepare(request)
         session.websockets += 1
         try:
-            pumps = [asyncio.ensure_future(_pump(browser, upstream)), asyncio.ensure_future(_pump(upstream, browser))]
+            inbound = _Budget(self.options.max_upload_bytes, f"session {session.short_id}")
+            pumps = [asyncio.ensure_future(_pump(browser, upstream, inbound)),
+                     asyncio.ensure_future(_pump(upstream, browser))]
             _, pending = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
                 task.cancel()
@@ -289,14 +303,36 @@ class Gateway:
         return browser
 
 
-async def _pump(source, target) -> None:
+class _Budget:
+    """Bytes one websocket connection may still carry from the browser; ``take`` is False once it is spent."""
+
+    def __init__(self, limit: int, owner: str):
+        self.left, self.limit, self.owner = limit, limit, owner
+
+    def take(self, size: int) -> bool:
+        self.left -= size
+        return self.left >= 0
+
+
+async def _pump(source, target, budget: _Budget | None = None) -> None:
+    """Copy websocket messages from ``source`` to ``target`` until either closes; with ``budget``, close ``source``
+    (code 1009, message too big) once it has sent more than the budget."""
     async for message in source:
+        if message.type not in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT):
+            if message.type == aiohttp.WSMsgType.ERROR:
+                side = f"{budget.owner}: websocket from the browser" if budget else "websocket from a session"
+                logger.warning("%s closed: %s", side, source.exception())
+            break
+        if budget is not None and not budget.take(len(message.data)):
+            logger.warning("%s: the browser sent more than %.0f MiB over one connection (the server's upload "
+                           "limit); connection closed", budget.owner, budget.limit / 1024**2)
+            await source.close(code=aiohttp.WSCloseCode.MESSAGE_TOO_BIG,
+                               message=b"Upload larger than this server's limit")
+            break
         if message.type == aiohttp.WSMsgType.BINARY:
             await target.send_bytes(message.data)
-        elif message.type == aiohttp.WSMsgType.TEXT:
-            await target.send_str(message.data)
         else:
-            break
+            await target.send_str(message.data)
 
 
 def _is_https(request: web.Request) -> bool:
