@@ -17,11 +17,13 @@ from .credentials import Credentials
 
 @dataclass(frozen=True)
 class SentResults:
-    """What was stored: the SOP Instance UIDs of the SEG and the SR, and their study."""
+    """What was stored: the SOP Instance UIDs of the SEG and the SR, their study, and their (new) series."""
 
     study_uid: str
     seg_uid: str
     sr_uid: str
+    seg_series_uid: str = ""
+    sr_series_uid: str = ""
 
 
 def send_results(
@@ -47,7 +49,8 @@ def send_results(
     try:
         written = write_dicom_results(scratch, result, source_folder, model)
         seg_uid, sr_uid = store_files(base_url, [written.paths["seg.dcm"], written.paths["sr.dcm"]], credentials)
-        study = str(pydicom.dcmread(written.paths["seg.dcm"], stop_before_pixels=True).StudyInstanceUID)
+        seg = pydicom.dcmread(written.paths["seg.dcm"], stop_before_pixels=True)
+        sr = pydicom.dcmread(written.paths["sr.dcm"], stop_before_pixels=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    return SentResults(study, seg_uid, sr_uid)
+    return SentResults(str(seg.StudyInstanceUID), seg_uid, sr_uid, str(seg.SeriesInstanceUID), str(sr.SeriesInstanceUID))
