@@ -10,19 +10,32 @@ and ``vtk.util.numpy_support``, never ``slicer.util`` helpers (they need the Sli
 
 Parts: :mod:`.volumes` (volume nodes), :mod:`.result_nodes` (Segment & Classify), :mod:`.segments`,
 :mod:`.report_nodes` (labels, table), :mod:`.probabilities`, :mod:`.update` (Update lesions), :mod:`.files`
-(background results, export), :mod:`.placement` (subject hierarchy, world positions), :mod:`.scene_state` (what
-is kept in the scene), :mod:`.vtk_bridge`.
+(background results, export), :mod:`.candidates` (low-confidence candidates: hidden, revealed, promoted),
+:mod:`.placement` (subject hierarchy, world positions), :mod:`.scene_state` (what is kept in the scene),
+:mod:`.vtk_bridge`.
 """
 
 from __future__ import annotations
 
 from ..errors import InvalidInputError
+from .candidates import (
+    candidate_count,
+    candidate_rows,
+    candidate_segment_id,
+    candidates_shown,
+    promote_candidate,
+    result_node_list,
+    result_segmentation_of,
+    set_candidates_shown,
+)
 from .files import EXPORT_FILES, current_labelmap, export_lesion_nodes, load_results_into_scene
 from .probabilities import read_probabilities_file
 from .report_nodes import table_rows
 from .result_nodes import result_to_nodes, segment_volume_node
 from .scene_state import (
     ATTR_LIVER_SEGMENT,
+    ATTR_SHOW_CANDIDATES,
+    REF_CANDIDATES,
     REF_LABELS,
     REF_PROBABILITIES,
     REF_TABLE,
@@ -38,6 +51,8 @@ from .volumes import volume_node_to_volume, volume_to_volume_node
 
 __all__ = [
     "ATTR_LIVER_SEGMENT",
+    "ATTR_SHOW_CANDIDATES",
+    "REF_CANDIDATES",
     "EXPORT_FILES",
     "LIVER_OPACITY_3D",
     "REF_LABELS",
@@ -49,16 +64,24 @@ __all__ = [
     "UNCLASSIFIED_FALLBACK",
     "InvalidInputError",
     "LesionNodes",
+    "candidate_count",
+    "candidate_rows",
+    "candidate_segment_id",
+    "candidates_shown",
     "current_labelmap",
     "export_lesion_nodes",
     "lesion_nodes_from_segmentation",
     "liver_segment_id",
     "load_results_into_scene",
+    "promote_candidate",
     "read_probabilities_file",
+    "result_node_list",
+    "result_segmentation_of",
     "result_to_nodes",
     "segment_crops",
     "segment_masks",
     "segment_volume_node",
+    "set_candidates_shown",
     "table_rows",
     "update_lesions",
     "volume_node_to_volume",

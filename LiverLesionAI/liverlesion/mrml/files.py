@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from ..labels import LESION_CLASSES, LESION_LABELS, LIVER
 from ..lesion_edits import edited_labelmap
 from ..lesion_table import write_table_csv
 from ..lesions import lesions_from_labelmap
-from ..results import SegmentationResult
+from ..results import Lesion, SegmentationResult
 from ..volume import Volume
 from .probabilities import read_probabilities_file
 from .report_nodes import table_rows
@@ -37,8 +38,9 @@ EXPORT_FILES: dict[str, str] = {
 def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = True) -> LesionNodes:
     """Show the outputs of ``liverlesion segment`` (run on the CT of ``volume_node``) as new scene nodes.
 
-    Reads ``OUTDIR/labelmap.nii.gz`` (required, on the CT grid) and ``OUTDIR/probabilities.nrrd`` (optional)
-    and re-measures the lesions with :func:`liverlesion.lesions.lesions_from_labelmap`, which is what the
+    Reads ``OUTDIR/labelmap.nii.gz`` (required, on the CT grid), ``OUTDIR/probabilities.nrrd`` (optional) and
+    the low-confidence candidates (``candidates.nii.gz`` + lesions.json "candidates", optional; hidden nodes of
+    their own, :mod:`.candidates`), and re-measures the lesions with :func:`liverlesion.lesions.lesions_from_labelmap`, which is what the
     pipeline itself runs, so the numbers equal ``lesions.json``. Warnings in ``lesions.json`` are kept, and so are
     the crop classifier's probabilities (matched by voxel count and centroid), typed by its ``class_decision``.
 
@@ -60,6 +62,7 @@ def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = 
     labels = np.asarray(labelmap.array, dtype=np.uint8)
     instances, lesions = lesions_from_labelmap(labels, ct, probabilities)
     _restore_second_opinions(lesions, outdir / "lesions.json")
+    candidates = _read_candidates(outdir, ct, instances)
     liver_mask = np.isin(labels, (LIVER, *LESION_LABELS))
     result = SegmentationResult(
         labelmap=ct.with_array(edited_labelmap(labels == LIVER, instances, lesions)),
@@ -68,8 +71,43 @@ def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = 
         lesions=lesions,
         liver_volume_ml=float(np.count_nonzero(liver_mask) * ct.voxel_volume_ml),
         warnings=_warnings_of(outdir / "lesions.json"),
+        candidates=candidates,
     )
     return result_to_nodes(volume_node, result, show_3d=show_3d)
+
+
+def _read_candidates(outdir: Path, ct: Volume, instances: np.ndarray) -> list[Lesion]:
+    """The low-confidence candidates of ``lesions.json`` with their voxels from ``candidates.nii.gz`` put into
+    ``instances`` (in place, where no lesion is); ids renumbered after the lesions' only if they would clash."""
+    from ..io import read_volume
+    from ..outputs import CANDIDATES_NAME
+
+    lesions_json, masks_path = outdir / "lesions.json", outdir / CANDIDATES_NAME
+    if not (lesions_json.is_file() and masks_path.is_file()):
+        return []
+    data = json.loads(lesions_json.read_text(encoding="utf-8"))
+    entries = [e for e in (data.get("candidates") or []) if isinstance(e, dict)] if isinstance(data, dict) else []
+    masks = read_volume(masks_path)
+    if masks.shape != ct.shape or not masks.same_grid(ct, atol=1e-3):
+        raise InvalidInputError(f"{CANDIDATES_NAME} is not on the grid of the CT", str(masks_path))
+    candidates = [_lesion_from_json(entry) for entry in entries]
+    first = max(1, int(instances.max(initial=0)) + 1)
+    clash = any(candidate.id < first for candidate in candidates)
+    values = np.asarray(masks.array)
+    for number, candidate in enumerate(candidates):
+        voxels = (values == candidate.id) & (instances == 0)
+        candidate.id = first + number if clash else candidate.id
+        instances[voxels] = candidate.id
+    return candidates
+
+
+def _lesion_from_json(entry: dict) -> Lesion:
+    names = {field.name for field in fields(Lesion)}
+    values = {name: value for name, value in entry.items() if name in names}
+    for name in ("centroid_ras", "centroid_lps", "slices"):
+        if name in values:
+            values[name] = tuple(values[name])
+    return Lesion(**values)
 
 
 def _restore_second_opinions(lesions, lesions_json: Path) -> None:
@@ -165,10 +203,16 @@ def current_labelmap(lesion_nodes: LesionNodes) -> Volume:
 
 def _report(nodes: LesionNodes) -> dict:
     """The lesions.json document of ``liverlesion segment`` (:func:`liverlesion.report.report_dict`) for the
-    current result; after a scene reload (no result in memory) the table's rows as the lesions."""
+    current result; after a scene reload (no result in memory) the table's rows as the lesions. Low-confidence
+    candidates stay under "candidates" (never among the lesions)."""
     from ..report import report_dict
 
+    candidate_rows = table_rows(nodes.candidate_table) if nodes.candidate_table is not None else []
     if nodes.result is None:
         rows = table_rows(nodes.table) if nodes.table is not None else []
-        return {"input": nodes.volume.GetName(), "lesion_count": len(rows), "lesions": rows}
-    return report_dict(nodes.result, source=nodes.volume.GetName())
+        report = {"input": nodes.volume.GetName(), "lesion_count": len(rows), "lesions": rows}
+    else:
+        report = report_dict(nodes.result, source=nodes.volume.GetName())
+    if candidate_rows and not report.get("candidates"):  # the candidates' table rows after a scene reload
+        report.update(candidate_count=len(candidate_rows), candidates=candidate_rows)
+    return report

@@ -15,7 +15,8 @@ from .vtk_bridge import segment_tag, slicer
 
 
 def place_under_study(nodes: LesionNodes) -> None:
-    """Give the segmentation, labels, table and probabilities volume of ``nodes`` the CT's parent item.
+    """Give the segmentation, labels, table, probabilities volume and candidate nodes of ``nodes`` the CT's parent
+    item.
 
     Nodes without a subject hierarchy item get one. Nothing moves when the CT has no item of its own.
     """
@@ -29,7 +30,8 @@ def place_under_study(nodes: LesionNodes) -> None:
         return
     parent = hierarchy.GetItemParent(volume_item)
     probabilities = nodes.segmentation.GetNodeReference(REF_PROBABILITIES) if nodes.segmentation else None
-    for node in (nodes.segmentation, nodes.table, nodes.labels, probabilities):
+    candidates = (nodes.candidates, nodes.candidate_table, nodes.candidate_labels)
+    for node in (nodes.segmentation, nodes.table, nodes.labels, probabilities, *candidates):
         if node is None:
             continue
         item = hierarchy.GetItemByDataNode(node)
@@ -51,17 +53,19 @@ def lesion_position_world(nodes: LesionNodes, row: dict) -> np.ndarray | None:
     """Where the views should jump for a lesion table row (world RAS, mm); None when it cannot be told.
 
     The row's "Centroid R/A/S" (the CT's frame) moved by the CT's parent transforms; without them, the centre of
-    the segment tagged with the row's lesion id ("L3" -> segment tagged ``LiverLesionAI.LesionId`` = "3").
+    the segment tagged with the row's lesion id ("L3" -> segment tagged ``LiverLesionAI.LesionId`` = "3"; a
+    low-confidence candidate's row "C6" -> its segment in the candidate segmentation).
     """
     columns = ("Centroid R", "Centroid A", "Centroid S")
     if all(str(row.get(column, "")).strip() for column in columns) and nodes.volume is not None:
         return to_world(nodes.volume, [float(row[column]) for column in columns])
     name = str(row.get("Lesion", ""))
-    if nodes.segmentation is None or not name.startswith("L") or not name[1:].isdigit():
+    node = {"L": nodes.segmentation, "C": nodes.candidates}.get(name[:1])
+    if node is None or not name[1:].isdigit():
         return None
-    segmentation = nodes.segmentation.GetSegmentation()
+    segmentation = node.GetSegmentation()
     for index in range(segmentation.GetNumberOfSegments()):
         if segment_tag(segmentation.GetNthSegment(index), TAG_LESION_ID) == name[1:]:
-            center = nodes.segmentation.GetSegmentCenterRAS(segmentation.GetNthSegmentID(index))
+            center = node.GetSegmentCenterRAS(segmentation.GetNthSegmentID(index))
             return None if center is None else np.asarray(center, dtype=float)
     return None

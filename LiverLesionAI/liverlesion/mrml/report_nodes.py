@@ -10,8 +10,8 @@ from ..terminology import lesion_color, lesion_point_label, lesion_segment_name
 from .vtk_bridge import follow_transform, vtkDoubleArray, vtkStringArray
 
 
-def new_labels_node(scene, base: str, volume_node):
-    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", scene.GenerateUniqueName(f"{base} lesion labels"))
+def new_labels_node(scene, base: str, volume_node, what: str = "lesion labels"):
+    node = scene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", scene.GenerateUniqueName(f"{base} {what}"))
     node.CreateDefaultDisplayNodes()
     display = node.GetDisplayNode()
     display.SetVisibility(True)
@@ -47,10 +47,14 @@ def fill_labels(labels_node, lesions: Sequence[Lesion]) -> None:
 
 def fill_table(table_node, lesions: Sequence[Lesion]) -> None:
     """Replace the table's columns with :data:`TABLE_COLUMNS`, one row per lesion."""
-    rows = lesion_rows(lesions)
+    fill_table_rows(table_node, lesion_rows(lesions))
+
+
+def fill_table_rows(table_node, rows: Sequence[dict], columns: Sequence[str] = TABLE_COLUMNS) -> None:
+    """Replace the table's columns with ``columns`` (strings in :data:`STRING_COLUMNS`, numbers otherwise)."""
     table_node.SetLocked(False)
     table_node.RemoveAllColumns()
-    for column in TABLE_COLUMNS:
+    for column in columns:
         array = vtkStringArray() if column in STRING_COLUMNS else vtkDoubleArray()
         array.SetName(column)
         for row in rows:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..labels import LIVER
 from ..progress import ProgressCallback, sub_progress
 from ..results import SegmentationResult
+from .candidates import add_candidate_nodes
 from .placement import place_under_study
 from .probabilities import store_probabilities
 from .report_nodes import fill_labels, fill_table, new_labels_node
@@ -49,8 +50,9 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
 
     Creates a new segmentation "<volume> lesions" (a unique name; segment "Liver" = liver parenchyma,
     label 1, and one segment "Lesion N — <class>" per lesion, coloured and with standard terminology), the
-    3D labels, the report table and, when the result has them, the stored probabilities; all of them under the
-    CT's parent item in the subject hierarchy (its study) and its parent transform.
+    3D labels, the report table and, when the result has them, the stored probabilities and the low-confidence
+    candidates' nodes (hidden; :mod:`.candidates`); all of them under the CT's parent item in the subject
+    hierarchy (its study) and its parent transform.
 
     Args:
         show_3d: also create closed surfaces (3D) of the segments.
@@ -92,6 +94,7 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
     segmentation_node.SetNodeReferenceID(REF_TABLE, nodes.table.GetID())
     fill_labels(nodes.labels, result.lesions)
     fill_table(nodes.table, result.lesions)
+    add_candidate_nodes(nodes, result.candidates, result.instances)
     place_under_study(nodes)
     if show_3d:
         segmentation_node.CreateClosedSurfaceRepresentation()

@@ -4,8 +4,12 @@ On the segmentation node: node references ``LiverLesionAI.Volume`` (the CT), ``L
 (a 4-component uint8 vector volume: no lesion, cyst, hemangioma, metastasis × 255 over the probability
 box of the CT grid), ``LiverLesionAI.Labels`` (markups) and ``LiverLesionAI.Table`` (report table); the attribute
 ``LiverLesionAI.LiverSegmentID`` (every other segment is a lesion segment). On each lesion segment: the tags
-``LiverLesionAI.LesionId`` and ``LiverLesionAI.Class`` and the standard terminology. All of it is saved with the
-scene, so "Update lesions" works after reloading it.
+``LiverLesionAI.LesionId`` and ``LiverLesionAI.Class`` and the standard terminology. When the run left
+low-confidence candidates: references ``LiverLesionAI.Candidates`` (their own segmentation, which references the
+result back as ``LiverLesionAI.CandidatesOf``), ``LiverLesionAI.CandidateTable`` and ``LiverLesionAI.CandidateLabels``
+and the attribute ``LiverLesionAI.ShowCandidates`` ("1" shown, "0" hidden); each candidate segment carries the
+lesion tags plus ``LiverLesionAI.LesionProbability`` (:mod:`.candidates`). All of it is saved with the scene, so
+"Update lesions" and the candidates toggle work after reloading it.
 """
 
 from __future__ import annotations
@@ -25,6 +29,12 @@ REF_TABLE = PREFIX + "Table"
 ATTR_LIVER_SEGMENT = PREFIX + "LiverSegmentID"
 TAG_LESION_ID = PREFIX + "LesionId"
 TAG_CLASS = PREFIX + "Class"
+REF_CANDIDATES = PREFIX + "Candidates"
+REF_CANDIDATES_OF = PREFIX + "CandidatesOf"
+REF_CANDIDATE_TABLE = PREFIX + "CandidateTable"
+REF_CANDIDATE_LABELS = PREFIX + "CandidateLabels"
+ATTR_SHOW_CANDIDATES = PREFIX + "ShowCandidates"
+TAG_LESION_PROBABILITY = PREFIX + "LesionProbability"
 
 
 @dataclass
@@ -38,6 +48,9 @@ class LesionNodes:
         table: ``vtkMRMLTableNode``, one row per lesion (:data:`liverlesion.lesion_table.TABLE_COLUMNS`).
         result: the current result (after an update: re-derived from the edited segments).
         probabilities: lesion-class probabilities of the run (also stored in the scene), or None.
+        candidates: ``vtkMRMLSegmentationNode`` of the low-confidence candidates (hidden by default), or None.
+        candidate_table: ``vtkMRMLTableNode``, one row per candidate, or None.
+        candidate_labels: ``vtkMRMLMarkupsFiducialNode``, one point per candidate, or None.
 
     Only ``segmentation`` is required: :func:`update_lesions` and :func:`export_lesion_nodes` find the other
     nodes through the segmentation's node references (e.g. after reloading a saved scene).
@@ -49,6 +62,9 @@ class LesionNodes:
     table: Any = None
     result: SegmentationResult | None = None
     probabilities: ClassProbabilities | None = None
+    candidates: Any = None
+    candidate_table: Any = None
+    candidate_labels: Any = None
 
 
 def lesion_nodes_from_segmentation(segmentation_node) -> LesionNodes:
@@ -69,6 +85,9 @@ def complete_nodes(nodes: LesionNodes) -> LesionNodes:
         )
     nodes.labels = nodes.labels or segmentation_node.GetNodeReference(REF_LABELS)
     nodes.table = nodes.table or segmentation_node.GetNodeReference(REF_TABLE)
+    nodes.candidates = nodes.candidates or segmentation_node.GetNodeReference(REF_CANDIDATES)
+    nodes.candidate_table = nodes.candidate_table or segmentation_node.GetNodeReference(REF_CANDIDATE_TABLE)
+    nodes.candidate_labels = nodes.candidate_labels or segmentation_node.GetNodeReference(REF_CANDIDATE_LABELS)
     if nodes.probabilities is None:
         from .probabilities import read_probabilities
 

@@ -44,7 +44,8 @@ def update_lesions(
     the model gave no lesion probability there, the lesion type set in the segment's terminology decides, and
     lacking that the lesion is reported as :data:`UNCLASSIFIED_FALLBACK` with confidence 0 and a warning.
     Lesion segments are then replaced by one segment per lesion (renamed, recoloured, re-tagged), and the
-    labels and table rebuilt. The liver segment is left exactly as it is.
+    labels and table rebuilt. The liver segment is left exactly as it is, and so are the low-confidence
+    candidates (their own segmentation, :mod:`.candidates`).
 
     With a ``classifier`` (the model package's crop classifier,
     :meth:`liverlesion.classifier.second_opinion.SecondOpinion.from_model_dir`; None when the package has none)
@@ -87,6 +88,7 @@ def update_lesions(
         lesions=lesions,
         liver_volume_ml=float(np.count_nonzero(labelmap) * ct.voxel_volume_ml),
         warnings=warnings,
+        candidates=list(nodes.result.candidates) if nodes.result is not None else [],
     )
     with batch_modify(segmentation_node):
         for segment_id in lesion_ids:
