@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("--abandon-after-s", type=float, default=120.0)
     parser.add_argument("--idle-timeout-s", type=float, default=None)
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--dicomweb-url", dest="dicomweb_url",
+                        help="the team's DICOMweb service root (credentials: LIVERLESION_DICOMWEB_* variables)")
     parser.add_argument("--max-upload-bytes", type=int, default=None, help="GatewayOptions.max_upload_bytes")
     parser.add_argument("--session-config", dest="session_config", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -73,7 +75,7 @@ def serve_gateway(args) -> None:
         host="127.0.0.1", port=args.port, token=args.token, max_sessions=args.max_sessions,
         data_root=args.data_root, input_path=args.input, segment_options=options, work_root=args.work_root,
         abandon_after_s=args.abandon_after_s, idle_timeout_s=args.idle_timeout_s,
-        session_command=tuple(session_command), **limits,
+        session_command=tuple(session_command), dicomweb_url=args.dicomweb_url, **limits,
     )
     serve(gateway, on_ready=lambda port: print(f"READY http://127.0.0.1:{port}/", flush=True))
 

@@ -30,9 +30,11 @@ class ViewerServer:
         folder: where the working folder, session folder and log go.
         data_root: ``--data-root`` (None: the path field is off).
         extra_args: more ``serve_app.py`` arguments.
+        env: more environment variables for the gateway and its sessions (e.g. DICOMweb credentials).
     """
 
-    def __init__(self, folder: Path, *, data_root: Path | None = None, extra_args: tuple[str, ...] = ()):
+    def __init__(self, folder: Path, *, data_root: Path | None = None, extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None):
         self.folder = Path(folder)
         self.cwd = self.folder / "cwd"
         self.work_root = self.folder / "sessions"
@@ -44,11 +46,12 @@ class ViewerServer:
                         "--work-root", str(self.work_root), *extra_args]
         if data_root is not None:
             self.command += ["--data-root", str(data_root)]
+        self.env = dict(env or {})
 
     def __enter__(self) -> ViewerServer:
         self.cwd.mkdir(parents=True, exist_ok=True)
         self.work_root.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO / "LiverLesionAI")}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(REPO / "LiverLesionAI"), **self.env}
         self._log = self.log.open("w")
         self.process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=self._log, text=True,
                                         env=env, cwd=self.cwd)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+
+from ..dicomweb.credentials import PASSWORD_ENV, TOKEN_ENV, USER_ENV
 
 
 def add_parser(subparsers) -> None:
@@ -48,7 +51,42 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--backend", choices=("onnxruntime", "torch"), default=None,
                         help="inference backend (default onnxruntime)")
     parser.add_argument("--threads", type=int, default=None, help="inference threads per session (default: all)")
+    pacs = parser.add_argument_group(
+        "Team PACS (DICOMweb)",
+        "With --dicomweb-url every user can browse that server's studies, open one (its largest CT series) and, "
+        "after correction, Send to PACS: the corrected masks as new DICOM SEG and SR series (STOW-RS). Users never "
+        f"enter a server address. Credentials: --dicomweb-user with ${PASSWORD_ENV}, or ${TOKEN_ENV} (bearer); "
+        f"${USER_ENV} works too. They are never printed nor sent to a browser.",
+    )
+    pacs.add_argument("--dicomweb-url", dest="dicomweb_url", metavar="BASE_URL",
+                      help="DICOMweb service root of the team's PACS (e.g. https://pacs/dicom-web)")
+    pacs.add_argument("--dicomweb-user", metavar="USER", help=f"user for HTTP basic auth (default: ${USER_ENV})")
+    pacs.add_argument("--dicomweb-password", metavar="PASSWORD",
+                      help=f"password (visible to other users in the process list: prefer ${PASSWORD_ENV})")
+    pacs.add_argument("--dicomweb-token", metavar="TOKEN",
+                      help=f"bearer token (visible in the process list: prefer ${TOKEN_ENV})")
     parser.set_defaults(func=run)
+
+
+def pacs_settings(args: argparse.Namespace) -> str | None:
+    """The DICOMweb service root (user info split off); sets this process's environment to exactly the credentials
+    the options and the environment give, which the session processes inherit (never on a command line or in a
+    session's config file)."""
+    if not getattr(args, "dicomweb_url", None):
+        return None
+    from ..dicomweb.credentials import credentials_from
+    from ..dicomweb.locations import check_base_url, split_user_info
+
+    url, user, password = split_user_info(args.dicomweb_url)
+    base = check_base_url(url)
+    if user:
+        credentials = credentials_from(user, password, environ={})
+    else:
+        credentials = credentials_from(args.dicomweb_user, args.dicomweb_password, args.dicomweb_token)
+    for name in (USER_ENV, PASSWORD_ENV, TOKEN_ENV):
+        os.environ.pop(name, None)
+    os.environ.update(credentials.environment())
+    return base
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         from ..web.data_root import DataRoot
 
         DataRoot.at(args.data_root)  # refuse a missing folder now
+    dicomweb_url = pacs_settings(args)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("liverlesion").setLevel(logging.INFO)
     options = GatewayOptions(
@@ -82,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         abandon_after_s=args.abandon_after * 60,
         max_session_memory=int(args.max_session_memory * 1024**3) if args.max_session_memory else None,
         max_upload_bytes=int(args.max_upload * 1024**3),
+        dicomweb_url=dicomweb_url,
     )
 
     def announce(port: int) -> None:

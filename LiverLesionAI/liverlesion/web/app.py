@@ -33,6 +33,7 @@ from trame_slicer.core import LayoutManager, SlicerApp  # noqa: E402
 from trame_slicer.rca_view import register_rca_factories  # noqa: E402
 
 from .data_root import DataRoot  # noqa: E402
+from .pacs import PacsServer  # noqa: E402
 from .session import ViewerSession, classifier_loader  # noqa: E402
 from .ui import ViewerUI, slice_view_ui, threed_view_ui  # noqa: E402
 from .web_logic import WebLogic  # noqa: E402
@@ -52,12 +53,14 @@ class LiverLesionWebApp(TrameApp):
         data_root: the server folder the path field may read (default: none, the path field is off).
         keep_results_note: the line the page shows about how long results are kept without a browser.
         notice: a message shown at start (why the user's previous session ended, say).
+        dicomweb_url: the DICOMweb service root the operator configured (the PACS panel); its credentials come
+            from the environment (:mod:`liverlesion.dicomweb.credentials`). None: no PACS panel.
     """
 
     def __init__(self, server=None, *, input_path: str | Path | None = None,
                  segment_options: dict[str, Any] | None = None, segmenter: Any = None,
                  work_dir: str | Path | None = None, data_root: str | Path | None = None,
-                 keep_results_note: str = "", notice: str = ""):
+                 keep_results_note: str = "", notice: str = "", dicomweb_url: str | None = None):
         super().__init__(server)
         self.server.enable_module(trame_slicer_module)
         self.slicer_app = SlicerApp()
@@ -78,7 +81,8 @@ class LiverLesionWebApp(TrameApp):
         if work_dir is None:
             work_dir = tempfile.mkdtemp(prefix="liverlesion-session-")
         self.logic = WebLogic(self.server, self.session, self.worker, work_dir=Path(work_dir),
-                              data_root=DataRoot.at(data_root) if data_root else None)
+                              data_root=DataRoot.at(data_root) if data_root else None,
+                              pacs=PacsServer.configured(dicomweb_url))
         self.logic.data.keep_results_note = keep_results_note
         self.logic.data.info_message = notice
         self.editor_logic = SegmentEditorLogic(self.server, self.slicer_app)
@@ -86,6 +90,8 @@ class LiverLesionWebApp(TrameApp):
         self.editor_logic.set_ui(self.ui.editor_ui)
 
         self.server.state.trame__title = "LiverLesionAI"
+        if self.logic.pacs is not None:
+            self.server.controller.on_server_ready.add(lambda **_: create_task(self.logic.list_studies()))
         if input_path:
             self.server.controller.on_server_ready.add(
                 lambda **_: create_task(self.logic.load_start_input(input_path))

@@ -71,6 +71,8 @@ class GatewayOptions:
         start_timeout_s: longest a session may take to start.
         work_root: parent folder of the session folders (None: the system's temporary folder).
         session_command: command starting one session (the config file is appended).
+        dicomweb_url: the team's DICOMweb service root every session browses (None: no PACS panel); its
+            credentials reach the sessions through the environment (``LIVERLESION_DICOMWEB_*``).
     """
 
     host: str = "127.0.0.1"
@@ -87,6 +89,7 @@ class GatewayOptions:
     start_timeout_s: float = 300.0
     work_root: str | None = None
     session_command: tuple[str, ...] = DEFAULT_SESSION_COMMAND
+    dicomweb_url: str | None = None
 
 
 def keep_results_note(options: GatewayOptions) -> str:
@@ -248,6 +251,7 @@ class Gateway:
             "data_root": options.data_root, "input_path": options.input_path,
             "segment_options": dict(options.segment_options), "keep_results_note": keep_results_note(options),
             "notice": f"Your previous session ended: {notice}." if notice else "",
+            "dicomweb_url": options.dicomweb_url,
         }
         session = SessionProcess(Path(options.work_root) if options.work_root else None, fields,
                                  tuple(options.session_command))

@@ -148,16 +148,45 @@ class ViewerSession:
         self._require_volume()
         return mrml.volume_node_to_volume(self.volume_node)
 
-    def show_result(self, result: SegmentationResult) -> Any:
-        """Turn a pipeline result on the CT grid into scene nodes and make them the current result (main thread)."""
+    def show_result(self, result: SegmentationResult, show_candidates: bool = False) -> Any:
+        """Turn a pipeline result on the CT grid into scene nodes and make them the current result (main thread).
+
+        Low-confidence candidates (``result.candidates``) get nodes of their own from the adapter
+        (:mod:`liverlesion.mrml.candidates`: outlined, hidden unless ``show_candidates``), never the lesion
+        segmentation, table or exports.
+        """
         from .. import mrml
 
         self._require_volume()
         previous = self.lesion_nodes
         self.lesion_nodes = mrml.result_to_nodes(self.volume_node, result, show_3d=True)
         self._drop(previous)
+        self.show_candidates(show_candidates)
         self._show_result()
         return self.lesion_nodes
+
+    @property
+    def candidates(self) -> list:
+        """The current result's low-confidence candidates (:class:`~liverlesion.results.Lesion`, empty without)."""
+        result = self.lesion_nodes.result if self.lesion_nodes is not None else None
+        return list(result.candidates) if result is not None else []
+
+    def show_candidates(self, visible: bool) -> None:
+        """Show or hide the candidates' outlines (slice views), surfaces and labels (3D)."""
+        from .. import mrml
+
+        if self.lesion_nodes is not None:
+            mrml.set_candidates_shown(self.lesion_nodes, bool(visible))
+
+    def jump_to_candidate(self, candidate_id: int) -> tuple[float, float, float]:
+        """Centre the slice views on a low-confidence candidate's centroid (RAS mm, returned)."""
+        for candidate in self.candidates:
+            if candidate.id == candidate_id:
+                r, a, s = (float(v) for v in candidate.centroid_ras)
+                for view in self.slicer_app.view_manager.get_slice_views():
+                    view.get_view_node().JumpSliceByCentering(r, a, s)
+                return r, a, s
+        raise InvalidInputError(f"there is no low-confidence candidate {candidate_id}")
 
     def segment(self, progress: ProgressCallback | None = None, **options: Any) -> Any:
         """Segment & Classify on the calling thread (:func:`liverlesion.mrml.segment_volume_node`)."""
@@ -305,11 +334,8 @@ def _node_name(name: str) -> str:
 
 
 def _result_nodes(lesion_nodes: Any) -> list:
-    """The nodes a result added to the scene: segmentation, labels, table and the stored probabilities."""
-    if lesion_nodes is None or lesion_nodes.segmentation is None:
-        return []
-    from ..mrml import REF_PROBABILITIES
+    """The nodes a result added to the scene: segmentation, labels, table, the stored probabilities and the
+    low-confidence candidates' nodes."""
+    from ..mrml import result_node_list
 
-    segmentation = lesion_nodes.segmentation
-    nodes = [segmentation, lesion_nodes.labels, lesion_nodes.table, segmentation.GetNodeReference(REF_PROBABILITIES)]
-    return [node for node in nodes if node is not None]
+    return result_node_list(lesion_nodes)

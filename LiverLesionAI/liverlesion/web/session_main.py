@@ -37,6 +37,8 @@ class SessionConfig:
         segment_options: pipeline options (``model_dir``, ``backend``, ``threads``, ``min_lesion_ml``).
         keep_results_note: one line the page shows about how long results are kept without a browser.
         notice: a message shown at start (e.g. why the user's previous session ended).
+        dicomweb_url: the team's DICOMweb service root (None: no PACS panel); credentials travel in the
+            environment, never in this file.
     """
 
     session_id: str
@@ -47,6 +49,7 @@ class SessionConfig:
     segment_options: dict[str, Any] = field(default_factory=dict)
     keep_results_note: str = ""
     notice: str = ""
+    dicomweb_url: str | None = None
 
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(asdict(self)))
@@ -100,7 +103,7 @@ def serve(config: SessionConfig, segmenter: Any = None) -> None:
     web_app = create_app(
         input_path=config.input_path, segment_options=config.segment_options, segmenter=segmenter,
         work_dir=config.work_dir, data_root=config.data_root,
-        keep_results_note=config.keep_results_note, notice=config.notice,
+        keep_results_note=config.keep_results_note, notice=config.notice, dicomweb_url=config.dicomweb_url,
     )
     server = web_app.server
 

@@ -33,6 +33,23 @@ class ViewerState:
         runs_started: how many Segment & Classify runs this server started (the page shows it on the button as
             ``data-runs``; a refused second click does not count).
         updates_done: how many Update lesions finished (successfully or not), ``data-updates`` on its button.
+        pacs_enabled: the server has a DICOMweb server (``--dicomweb-url``): the PACS panel shows.
+        pacs_query: the PACS panel's search text (patient name or ID).
+        pacs_studies: the PACS's studies as listed (``study_uid``, ``patient_name``, ``patient_id``, ``date``,
+            ``description``, ``modalities``).
+        pacs_searching: a study listing is running.
+        pacs_listings: how many listings finished (``data-listings`` on the study list).
+        pacs_study: StudyInstanceUID of the loaded CT when it was opened from the PACS ("" otherwise): only then
+            can results be sent back.
+        sending: Send to PACS is running.
+        pacs_sent: what the last Send to PACS stored (``study_uid``, ``seg_series_uid``, ``sr_series_uid``,
+            ``lesion_count``), {} when nothing was sent for the current result.
+        pacs_sends: how many Send to PACS finished (successfully or not), ``data-sends`` on its button.
+        candidate_count: low-confidence candidates of the current run (0 when the model has no false-positive
+            reduction stage or all passed it).
+        show_candidates: the "Show low-confidence candidates" toggle (off by default): candidate rows in the table
+            and their outlines in the views.
+        candidates: table rows of the candidates (shown only with ``show_candidates``).
     """
 
     input_name: str = ""
@@ -56,3 +73,15 @@ class ViewerState:
     level: float = 50.0
     runs_started: int = 0
     updates_done: int = 0
+    pacs_enabled: bool = False
+    pacs_query: str = ""
+    pacs_studies: list[dict] = field(default_factory=list)
+    pacs_searching: bool = False
+    pacs_listings: int = 0
+    pacs_study: str = ""
+    sending: bool = False
+    pacs_sent: dict = field(default_factory=dict)
+    pacs_sends: int = 0
+    candidate_count: int = 0
+    show_candidates: bool = False
+    candidates: list[dict] = field(default_factory=list)

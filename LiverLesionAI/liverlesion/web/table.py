@@ -47,6 +47,29 @@ def web_rows(lesions: Sequence[Lesion]) -> list[dict]:
     return [web_row(lesion) for lesion in sorted(lesions, key=lambda lesion: lesion.id)]
 
 
+def candidate_label(candidate: Lesion) -> str:
+    """How a low-confidence candidate is marked, as the MRML adapter marks it: "candidate (p=0.23)" (its
+    P(lesion) from the false-positive reduction stage)."""
+    p = candidate.lesion_probability
+    return "candidate" if p is None else f"candidate (p={p:.2f})"
+
+
+def candidate_rows(candidates: Sequence[Lesion]) -> list[dict]:
+    """Rows of low-confidence candidates, shown only when the user asks (never in the lesion rows, downloads or
+    PACS objects): :func:`web_row`'s keys plus ``label``, ``lesion_probability``; Lesion "C6", Class
+    "candidate (p=0.23): cyst", no second opinion."""
+    rows = []
+    for candidate in sorted(candidates, key=lambda c: c.id):
+        row = web_row(candidate)
+        label = candidate_label(candidate)
+        row["cells"][0] = f"C{candidate.id}"
+        row["cells"][1] = f"{label}: {candidate.lesion_class}"
+        row["cells"][-1] = ""
+        row.update(label=label, lesion_probability=candidate.lesion_probability)
+        rows.append(row)
+    return rows
+
+
 def summary(lesions: Sequence[Lesion], liver_volume_ml: float, seconds: float | None = None) -> str:
     """One status line: "3 lesions (2 cyst, 1 metastasis); liver 1520 mL; 4.1 s"."""
     counts: dict[str, int] = {}

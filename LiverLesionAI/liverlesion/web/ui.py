@@ -9,6 +9,12 @@ Every interactive element carries a stable ``data-testid`` (the browser tests an
 editor's tools (``effect-paint``, ``effect-erase``, ``effect-scissors``, ``effect-islands``, ...), ``undo``,
 ``redo``, and ``view-axial`` / ``view-coronal`` / ``view-sagittal`` / ``view-3d`` (a label inside each view;
 its parent element is the view).
+
+With a PACS (``--dicomweb-url``): ``pacs-panel``, ``pacs-search``, ``pacs-search-button``, ``pacs-studies`` (with
+``data-listings``), ``pacs-study-row`` (``data-study-uid``, ``data-patient-id``), ``pacs-open``, ``send-to-pacs``
+(``data-sends``) and ``pacs-sent`` (``data-seg-series`` / ``data-sr-series`` / ``data-lesion-count``).
+Low-confidence candidates: ``show-candidates`` (the toggle, off by default) and ``candidate-row``
+(``data-candidate-id``, ``data-lesion-probability``), shown only while the toggle is on.
 """
 
 from __future__ import annotations
@@ -138,8 +144,9 @@ class ViewerUI:
 
     def _left_panel(self) -> None:
         n, logic = self.n, self.logic
-        busy = f"({n.running} || {n.loading} || {n.updating})"
+        busy = f"({n.running} || {n.loading} || {n.updating} || {n.sending})"
         with html.Div(classes="pa-3 d-flex flex-column ga-3"):
+            self._pacs_panel(busy)
             html.Div("Load a CT", classes="text-subtitle-2")
             with html.Div(classes="d-flex align-center ga-2"):
                 with html.Div(raw_attrs=[testid("upload-file")], title="Upload a CT file (.nii.gz, .nrrd, .mha)"):
@@ -201,6 +208,7 @@ class ViewerUI:
                     disabled=(f"!{n.has_result} || {busy}",), loading=(n.updating,),
                     raw_attrs=[testid("update-button"), f':data-updates="{n.updates_done}"'],
                 )
+            self._send_to_pacs(busy)
             html.Div("Downloads", classes="text-subtitle-2")
             with html.Div(classes="d-flex flex-wrap ga-2"):
                 trigger = self.server.controller.trigger_name(logic.download)
@@ -243,6 +251,86 @@ class ViewerUI:
                         html.Td("{{ row.cells[" + str(index) + "] }}", raw_attrs=[testid(f"lesion-cell-{index}")])
                 with html.Tr(v_if=(f"{n.has_result} && {n.lesions}.length === 0",)):
                     html.Td("No lesion found.", colspan=len(WEB_HEADERS), raw_attrs=[testid("no-lesions")])
+                with html.Tr(
+                    v_for=f"row in ({n.show_candidates} ? {n.candidates} : [])",
+                    key="'c' + row.id",
+                    click=(logic.select_candidate, "[row.id]"),
+                    raw_attrs=[
+                        testid("candidate-row"), ':data-candidate-id="row.id"',
+                        ':data-lesion-probability="row.lesion_probability"', ':data-volume-ml="row.volume_ml"',
+                    ],
+                    classes="candidate-row",
+                    style="cursor: pointer;",
+                ):
+                    with html.Td(style="white-space: nowrap;"):
+                        html.Span(classes="class-dot candidate-dot", raw_attrs=[':style="{ borderColor: row.color }"'])
+                        html.Span("{{ row.cells[0] }}")
+                    for index in range(1, len(WEB_HEADERS)):
+                        html.Td("{{ row.cells[" + str(index) + "] }}")
+        v.VSwitch(
+            v_if=(n.has_result,), v_model=(n.show_candidates,), density="compact", hide_details=True,
+            color="warning", disabled=(f"{n.candidate_count} === 0",), raw_attrs=[testid("show-candidates")],
+            label=("`Show low-confidence candidates (${" + n.candidate_count + "})`",),
+        )
+
+    def _pacs_panel(self, busy: str) -> None:
+        """The team PACS's studies (search by patient name or ID) with an Open button each."""
+        n, logic = self.n, self.logic
+        with html.Div(v_if=(n.pacs_enabled,), classes="d-flex flex-column ga-2", raw_attrs=[testid("pacs-panel")]):
+            html.Div("Studies on the team's PACS", classes="text-subtitle-2")
+            with html.Div(classes="d-flex align-center ga-2"):
+                v.VTextField(
+                    v_model=(n.pacs_query,), label="Patient name or ID", density="compact", hide_details=True,
+                    clearable=True, prepend_inner_icon="mdi-magnify", raw_attrs=[testid("pacs-search")],
+                    keyup_enter=logic.start_list_studies, maxlength=64,
+                )
+                v.VBtn("Search", click=logic.start_list_studies, loading=(n.pacs_searching,),
+                       raw_attrs=[testid("pacs-search-button")])
+            with html.Div(style="max-height: 190px; overflow-y: auto;"):
+                with v.VTable(density="compact", hover=True, classes="lesion-table",
+                              raw_attrs=[testid("pacs-studies"), f':data-listings="{n.pacs_listings}"']):
+                    with html.Thead(), html.Tr():
+                        for title in ("Patient", "ID", "Date", "Description", ""):
+                            html.Th(title)
+                    with html.Tbody():
+                        with html.Tr(
+                            v_for=f"study in {n.pacs_studies}", key="study.study_uid",
+                            raw_attrs=[testid("pacs-study-row"), ':data-study-uid="study.study_uid"',
+                                       ':data-patient-id="study.patient_id"',
+                                       f":class=\"{{ 'selected-row': study.study_uid === {n.pacs_study} }}\""],
+                        ):
+                            html.Td("{{ study.patient_name }}")
+                            html.Td("{{ study.patient_id }}")
+                            html.Td("{{ study.date }}", style="white-space: nowrap;")
+                            html.Td("{{ study.description }}")
+                            with html.Td():
+                                v.VBtn("Open", size="x-small", variant="tonal", disabled=(busy,),
+                                       click=(logic.start_open_study, "[study.study_uid]"),
+                                       raw_attrs=[testid("pacs-open")])
+                        with html.Tr(v_if=(f"!{n.pacs_searching} && {n.pacs_studies}.length === 0",)):
+                            html.Td("No study found.", colspan=5, raw_attrs=[testid("pacs-no-studies")])
+
+    def _send_to_pacs(self, busy: str) -> None:
+        """Send to PACS (the corrected masks as new SEG and SR series) and what the last send stored."""
+        n, logic = self.n, self.logic
+        with html.Div(v_if=(n.pacs_enabled,), classes="d-flex flex-column ga-2"):
+            v.VBtn(
+                "Send to PACS", prepend_icon="mdi-cloud-upload", color="secondary", click=logic.start_send_to_pacs,
+                disabled=(f"!{n.has_result} || !{n.pacs_study} || {busy}",), loading=(n.sending,),
+                title="Update lesions from your corrections, then store them in the study as new DICOM SEG and SR "
+                "series", raw_attrs=[testid("send-to-pacs"), f':data-sends="{n.pacs_sends}"'],
+            )
+            html.Div("Open a study from the PACS to send results back to it.", v_if=(f"{n.has_result} && !{n.pacs_study}",),
+                     classes="text-caption")
+            with v.VAlert(
+                v_if=(f"{n.pacs_sent}.seg_series_uid",), type="success", variant="tonal", density="compact",
+                raw_attrs=[testid("pacs-sent"), f':data-seg-series="{n.pacs_sent}.seg_series_uid"',
+                           f':data-sr-series="{n.pacs_sent}.sr_series_uid"',
+                           f':data-lesion-count="{n.pacs_sent}.lesion_count"'],
+            ):
+                html.Div("Stored in the PACS ({{ " + n.pacs_sent + ".lesion_count }} lesions):")
+                html.Div("SEG series {{ " + n.pacs_sent + ".seg_series_uid }}", classes="text-caption")
+                html.Div("SR series {{ " + n.pacs_sent + ".sr_series_uid }}", classes="text-caption")
 
     def _editor_panel(self) -> None:
         with html.Div(classes="pa-2 d-flex flex-column", style="height: 100%;"):
@@ -261,4 +349,6 @@ html { overflow-y: auto; }
 .lesion-table td, .lesion-table th { padding: 0 6px !important; }
 .lesion-table tbody tr.selected-row { background: rgba(var(--v-theme-primary), 0.25); }
 .class-dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 6px; }
+.candidate-dot { background: transparent; border: 2px dashed; }
+.lesion-table tbody tr.candidate-row { font-style: italic; opacity: 0.8; }
 """

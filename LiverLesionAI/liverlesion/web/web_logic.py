@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import shutil
 import tempfile
 import time
@@ -26,9 +27,10 @@ from ..progress import sub_progress
 from .data_root import DataRoot
 from .identity import describe_input
 from .input_guard import check_input, without_file_contents
+from .pacs import PacsServer, check_search_text, check_study_uid
 from .session import WINDOW_PRESETS, ViewerSession
 from .state import ViewerState
-from .table import summary, web_rows
+from .table import candidate_rows, summary, web_rows
 from .uploads import write_upload
 from .worker import PipelineWorker
 
@@ -47,10 +49,11 @@ class WebLogic:
         worker: the pipeline process.
         work_dir: this session's private folder (uploads and exports go below it; removed when the session ends).
         data_root: the server folder the path field reads from; None switches the path field off.
+        pacs: the DICOMweb server the operator configured (:mod:`.pacs`); None switches the PACS panel off.
     """
 
     def __init__(self, server: Server, session: ViewerSession, worker: PipelineWorker, *, work_dir: Path,
-                 data_root: DataRoot | None = None):
+                 data_root: DataRoot | None = None, pacs: PacsServer | None = None):
         self.server = server
         self.session = session
         self.worker = worker
@@ -65,6 +68,10 @@ class WebLogic:
         self.stop_reason = ""
         self.data.path_enabled = data_root is not None
         self.data.studies = data_root.studies() if data_root is not None else []
+        self.pacs = pacs
+        self.pacs_folder: Path | None = None  # the CT series fetched from the PACS that is loaded now
+        self.data.pacs_enabled = pacs is not None
+        self.server.state.change(f"{STATE_NAMESPACE}__show_candidates")(self._on_show_candidates)
 
     @property
     def data(self) -> ViewerState:
@@ -90,6 +97,8 @@ class WebLogic:
         nodes = self.session.lesion_nodes
         lesions = self.session.lesions()
         self.data.lesions = web_rows(lesions)
+        self.data.candidates = candidate_rows(self.session.candidates)
+        self.data.candidate_count = len(self.session.candidates)
         self.data.has_result = nodes is not None
         if nodes is not None:
             result = nodes.result
@@ -135,8 +144,12 @@ class WebLogic:
         finally:
             shutil.rmtree(upload.folder, ignore_errors=True)
 
-    async def _load(self, path: Path, display_name: str, root: Path) -> bool:
-        """Read ``path`` (checked to lie in ``root`` and read nothing outside it) and show it."""
+    async def _load(self, path: Path, display_name: str, root: Path,
+                    pacs_source: tuple[str, Path] | None = None) -> bool:
+        """Read ``path`` (checked to lie in ``root`` and read nothing outside it) and show it.
+
+        ``pacs_source``: (StudyInstanceUID, fetched folder) when the CT comes from the PACS (results can then be
+        sent back); any other CT that loads ends the link to the previous PACS study."""
         if self._busy:
             self.data.error_message = "Busy: wait for the current job to finish."
             self._flush()
@@ -151,6 +164,7 @@ class WebLogic:
                 self._executor, self._read_checked, path, display_name, root
             )
             self.session.show(volume, display_name)
+            self._keep_pacs_source(pacs_source)
             self.data.input_name = display_name
             self.data.identity = identity
             self.data.volume_loaded = True
@@ -198,6 +212,17 @@ class WebLogic:
             self.data.selected_lesion = int(lesion_id)
         except Exception as error:
             self._show_error(error)
+
+    def select_candidate(self, candidate_id: int) -> None:
+        """Centre the slice views on a low-confidence candidate (its row's click)."""
+        try:
+            self.session.jump_to_candidate(int(candidate_id))
+        except Exception as error:
+            self._show_error(error)
+
+    def _on_show_candidates(self, **_kwargs) -> None:
+        """The "Show low-confidence candidates" toggle changed: show or hide their outlines."""
+        self.session.show_candidates(bool(self.data.show_candidates))
 
     def clear_error(self) -> None:
         self.data.error_message = ""
@@ -254,7 +279,8 @@ class WebLogic:
             pipeline_done = time.perf_counter()
             self._show_progress(0.92, "Creating segments, 3D surfaces and labels")
             await asyncio.sleep(0.01)  # let the page get the message before the main thread is busy
-            self.session.show_result(result)
+            self.session.show_result(result, bool(self.data.show_candidates))
+            self.data.pacs_sent = {}
             logger.info(
                 "Segment & Classify: pipeline process %.2f s, scene nodes %.2f s",
                 pipeline_done - start, time.perf_counter() - pipeline_done,
@@ -305,6 +331,7 @@ class WebLogic:
         start = time.perf_counter()
         try:
             self.session.update()
+            self.data.pacs_sent = {}
             self._refresh_table(time.perf_counter() - start)
             logger.info("Update lesions: %.2f s", time.perf_counter() - start)
             return True
@@ -339,9 +366,149 @@ class WebLogic:
         logger.info("session ended by the user (results %s)", "were on screen" if self.data.has_result else "none")
         self._start(self.server.stop())
 
+    # --- the team's PACS ----------------------------------------------------------------------------------------
+    def start_list_studies(self, *_args) -> None:
+        """*Search* clicked (or Enter in the search field), and once when the page opens."""
+        self._start(self.list_studies())
+
+    def start_open_study(self, study_uid: str) -> None:
+        """A study's *Open* clicked."""
+        self._start(self.open_study(study_uid))
+
+    def start_send_to_pacs(self) -> None:
+        """*Send to PACS* clicked."""
+        self._start(self.send_to_pacs())
+
+    async def list_studies(self) -> bool:
+        """List the PACS's studies whose patient name or ID contains the search text (all when empty)."""
+        if self.pacs is None or self.data.pacs_searching:
+            return False
+        self.data.pacs_searching = True
+        self._flush()
+        try:
+            text = check_search_text(self.data.pacs_query)
+            studies = await asyncio.get_running_loop().run_in_executor(self._executor, self.pacs.studies, text)
+            self.data.pacs_studies = [_study_row(study) for study in studies]
+            return True
+        except Exception as error:
+            self._show_error(error)
+            return False
+        finally:
+            self.data.pacs_searching = False
+            self.data.pacs_listings += 1
+            self._flush()
+
+    async def open_study(self, study_uid: str) -> bool:
+        """Fetch the study's CT series from the PACS into this session's folder and load it."""
+        if self.pacs is None:
+            self.data.error_message = "This server has no PACS."
+            self._flush()
+            return False
+        if self._busy:
+            self.data.error_message = "Busy: wait for the current job to finish."
+            self._flush()
+            return False
+        try:
+            study_uid = check_study_uid(study_uid)
+        except InvalidInputError as error:
+            self._show_error(error)
+            return False
+        folder = self.work_dir / "pacs" / secrets.token_hex(8)
+        self._busy = True
+        self.data.loading = True
+        self.data.error_message = ""
+        self.data.info_message = "Fetching the study's CT series from the PACS…"
+        self._flush()
+        try:
+            fetched = await asyncio.get_running_loop().run_in_executor(self._executor, self.pacs.fetch, study_uid,
+                                                                       folder)
+        except Exception as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            self._show_error(error)
+            return False
+        finally:
+            self._busy = False
+            self.data.loading = False
+        loaded = await self._load(folder, f"PACS study {study_uid}", folder, (study_uid, folder))
+        if loaded:
+            self.data.info_message += f" — {fetched.reason}"
+            self._flush()
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        return loaded
+
+    def _keep_pacs_source(self, pacs_source: tuple[str, Path] | None) -> None:
+        """Remember where the loaded CT came from; the previous PACS series' files go."""
+        previous = self.pacs_folder
+        self.pacs_folder = pacs_source[1] if pacs_source else None
+        self.data.pacs_study = pacs_source[0] if pacs_source else ""
+        self.data.pacs_sent = {}
+        if previous is not None and previous != self.pacs_folder:
+            shutil.rmtree(previous, ignore_errors=True)
+
+    async def send_to_pacs(self) -> bool:
+        """Update lesions from the corrected masks, then store them as new SEG and SR series in the study
+        (STOW-RS); the page then shows the new series' UIDs."""
+        if self._busy:
+            return False
+        if self.pacs is None or self.pacs_folder is None or not self.data.pacs_study:
+            self.data.error_message = "Send to PACS works for a study opened from the PACS."
+            self._flush()
+            return False
+        if self.session.lesion_nodes is None:
+            self.data.error_message = "No segmentation yet; click Segment & Classify first."
+            self._flush()
+            return False
+        self._busy = True
+        self.data.sending = True
+        self.data.error_message = ""
+        self.data.pacs_sent = {}
+        self._flush()
+        await asyncio.sleep(0)  # let the page show the busy state before the update
+        start = time.perf_counter()
+        try:
+            self.session.update()  # what is sent is what the table then shows
+            self._refresh_table()
+            result = self.session.lesion_nodes.result
+            model = await asyncio.wrap_future(self.worker.model_info())
+            sent = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self.pacs.send, result, self.pacs_folder, model
+            )
+            self.data.pacs_sent = {
+                "study_uid": sent.study_uid, "seg_series_uid": sent.seg_series_uid,
+                "sr_series_uid": sent.sr_series_uid, "lesion_count": len(result.lesions),
+            }
+            self.data.info_message = (f"Sent to the PACS: {len(result.lesions)} lesion(s) as a new SEG series and a "
+                                      f"new SR series ({time.perf_counter() - start:.1f} s)")
+            logger.info("Send to PACS: study %s, SEG series %s, SR series %s, %d lesions, %.1f s", sent.study_uid,
+                        sent.seg_series_uid, sent.sr_series_uid, len(result.lesions), time.perf_counter() - start)
+            return True
+        except Exception as error:
+            self._show_error(error)
+            return False
+        finally:
+            self._busy = False
+            self.data.sending = False
+            self.data.pacs_sends += 1
+            self.update_count += 1
+            self.data.updates_done = self.update_count
+            self._flush()
+
     def shutdown(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
         self.worker.close()
+
+
+def _study_row(study: dict) -> dict:
+    """A PACS study for the page: its fields, the date as YYYY-MM-DD, the modalities joined."""
+    date = str(study.get("date") or "")
+    if len(date) == 8 and date.isdigit():
+        date = f"{date[:4]}-{date[4:6]}-{date[6:]}"
+    return {
+        "study_uid": str(study["study_uid"]), "patient_name": str(study.get("patient_name") or ""),
+        "patient_id": str(study.get("patient_id") or ""), "date": date,
+        "description": str(study.get("description") or ""), "modalities": " ".join(study.get("modalities") or []),
+    }
 
 
 def _describe(volume) -> str:

@@ -44,6 +44,19 @@ def _warm_up() -> str:
     return _segmenter().package.name
 
 
+def _model_info() -> dict[str, Any]:
+    """The model as ``lesions.json`` records it (``name``, ``version``, ``backend``, ``class_decision``)."""
+    segmenter = _segmenter()
+    package = segmenter.package
+    return {
+        "name": package.name,
+        "version": package.version,
+        "backend": _worker["options"].get("backend") or "onnxruntime",
+        "class_decision": getattr(package, "class_decision", None),
+        "lesion_classifier": getattr(segmenter, "classifier", None) is not None,
+    }
+
+
 def _report(fraction: float, message: str) -> None:
     if _worker["cancel"].is_set():
         raise CancelledError("cancelled from the web viewer")
@@ -84,6 +97,10 @@ class PipelineWorker:
     def warm_up(self) -> Future:
         """Start the process and load the model in the background."""
         return self._executor.submit(_warm_up)
+
+    def model_info(self) -> Future:
+        """The loaded model's ``name``, ``version``, ``backend`` (as recorded with results; loads it if needed)."""
+        return self._executor.submit(_model_info)
 
     def segment(self, volume: Volume, on_progress: Callable[[float, str], None]) -> Future:
         """Run the pipeline on ``volume``; ``on_progress(fraction, message)`` is called from a helper thread.
