@@ -80,6 +80,8 @@ as <b>cyst</b>, <b>hemangioma</b> or <b>metastasis</b> with a cascaded 2.5D U-Ne
 inside the liver). The result is a segmentation (one segment per lesion, editable in the Segment Editor),
 a lesion table (class, confidence, volume, long and short axis, centroid) and labels in 3D.
 After correcting masks, <i>Update lesions</i> re-derives classes and measurements.
+Spots the model scored under its lesion threshold are kept as low-confidence candidates, hidden until you tick
+<i>Show low-confidence candidates</i>; <i>Promote to lesion</i> makes a selected one an ordinary lesion.
 Export as DICOM SEG, .seg.nrrd, NIfTI labelmap or CSV/JSON report.
 <br><br>
 <b>Research use only. Not validated for clinical use.</b>
@@ -169,6 +171,9 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.editSegmentsButton.connect("clicked(bool)", self.onEditSegmentsButton)
         self.ui.exportButton.connect("clicked(bool)", self.onExportButton)
         self.ui.lesionsTable.connect("cellClicked(int,int)", self.onLesionClicked)
+        self.ui.lesionsTable.connect("itemSelectionChanged()", self._updateButtons)
+        self.ui.showCandidatesCheckBox.connect("toggled(bool)", self.onShowCandidatesToggled)
+        self.ui.promoteCandidateButton.connect("clicked(bool)", self.onPromoteCandidateButton)
         self.initializeParameterNode()
 
     def cleanup(self) -> None:
@@ -213,6 +218,11 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self._onParameterNodeModified()
 
     def _onParameterNodeModified(self, caller=None, event=None) -> None:
+        segmentation = self._currentSegmentation()
+        owner = self.logic.resultSegmentation(segmentation)
+        if owner is not segmentation:  # a run's candidate segmentation was picked: show the run itself
+            self._parameterNode.segmentation = owner
+            return
         self._refreshTable()
         self._updateButtons()
 
@@ -229,7 +239,28 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if segmentation is self._shownSegmentation and not force:
             return
         self._shownSegmentation = segmentation
-        self._lesionRows = ResultsView.fillTable(self.ui.lesionsTable, self.logic.resultTable(segmentation))
+        shown = self.logic.candidatesShown(segmentation)
+        self._lesionRows = ResultsView.fillTable(
+            self.ui.lesionsTable,
+            self.logic.resultTable(segmentation),
+            self.logic.candidateTable(segmentation) if shown else None,
+        )
+        count = self.logic.candidateCount(segmentation)
+        wasBlocked = self.ui.showCandidatesCheckBox.blockSignals(True)
+        self.ui.showCandidatesCheckBox.checked = shown
+        self.ui.showCandidatesCheckBox.blockSignals(wasBlocked)
+        self.ui.showCandidatesCheckBox.text = (
+            _("Show low-confidence candidates ({count})").format(count=count)
+            if count
+            else _("Show low-confidence candidates")
+        )
+
+    def _selectedCandidateRow(self) -> dict | None:
+        """The selected table row when it is a low-confidence candidate's, else None."""
+        row = self.ui.lesionsTable.currentRow()
+        if 0 <= row < len(self._lesionRows) and ResultsView.isCandidateRow(self._lesionRows[row]):
+            return self._lesionRows[row]
+        return None
 
     def _updateButtons(self) -> None:
         parameterNode, running = self._parameterNode, self.logic.isRunning()
@@ -244,6 +275,15 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.cancelButton.enabled = running
         for button in (self.ui.updateLesionsButton, self.ui.editSegmentsButton, self.ui.exportButton):
             button.enabled = hasResults
+        hasCandidates = hasResults and self.logic.candidateCount(parameterNode.segmentation) > 0
+        self.ui.showCandidatesCheckBox.enabled = hasCandidates
+        self.ui.showCandidatesCheckBox.toolTip = (
+            _("Low-confidence candidates: spots the model scored under its lesion threshold. Shown, they are outlined "
+              "in the views and listed as \"candidate (p=…)\"; they are never exported as lesions unless promoted.")
+            if hasCandidates
+            else _("This result has no low-confidence candidates.")
+        )
+        self.ui.promoteCandidateButton.enabled = hasResults and self._selectedCandidateRow() is not None
 
     def onSegmentButton(self) -> None:
         """Ask for the weights' licence and install what the backend needs (first use), then segment the input
@@ -295,6 +335,13 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 slicer.util.errorDisplay(errorMessage, windowTitle=_("Liver Lesion AI"))
             return
         self._showResults(lesionNodes, _("Done: {count} lesion(s) found."), select=True)
+        candidates = self.logic.candidateCount(lesionNodes.segmentation)
+        if candidates:
+            self._setStatus(
+                _("Done: {count} lesion(s) found; {candidates} low-confidence candidate(s) hidden.").format(
+                    count=self._lesionCount(), candidates=candidates
+                )
+            )
 
     def _showResults(self, lesionNodes, statusTemplate: str, select: bool = False) -> None:
         """Show ``lesionNodes`` in the views and the panel; ``select`` makes them the panel's result."""
@@ -304,7 +351,31 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         ResultsView.show(lesionNodes, show3D=parameterNode.show3D)
         self._refreshTable(force=True, parameterNode=parameterNode)
         self._updateButtons()
-        self._setStatus(statusTemplate.format(count=len(self._lesionRows)))
+        self._setStatus(statusTemplate.format(count=self._lesionCount()))
+
+    def _lesionCount(self) -> int:
+        return sum(1 for row in self._lesionRows if not ResultsView.isCandidateRow(row))
+
+    def onShowCandidatesToggled(self, checked: bool) -> None:
+        """Show or hide the selected result's low-confidence candidates (views, labels and table rows)."""
+        with slicer.util.tryWithErrorDisplay(_("Failed to show the low-confidence candidates."), waitCursor=True):
+            self.logic.setCandidatesShown(self._parameterNode.segmentation, checked)
+            self._refreshTable(force=True)
+            self._updateButtons()
+
+    def onPromoteCandidateButton(self) -> None:
+        """Make the selected low-confidence candidate an ordinary lesion and update the lesions."""
+        with slicer.util.tryWithErrorDisplay(_("Failed to promote the candidate."), waitCursor=True):
+            row = self._selectedCandidateRow()
+            if row is None:
+                return
+            nodes = self.logic.promoteCandidate(self._parameterNode.segmentation, row["Lesion"])
+            self._showResults(nodes, _("Updated: {count} lesion(s)."))
+            self._setStatus(
+                _("Promoted {name} to a lesion: {count} lesion(s).").format(
+                    name=row["Lesion"], count=self._lesionCount()
+                )
+            )
 
     def onLesionClicked(self, row: int, column: int) -> None:
         """Centre the slice views on the clicked lesion."""
@@ -453,6 +524,53 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         return mrml.lesion_nodes_from_segmentation(segmentationOrNodes)
 
     @staticmethod
+    def resultSegmentation(segmentation):
+        """The result segmentation that ``segmentation`` belongs to (itself unless it holds a run's candidates)."""
+        if segmentation is None:
+            return None
+        from liverlesion.mrml import result_segmentation_of
+
+        return result_segmentation_of(segmentation)
+
+    @staticmethod
+    def candidateTable(segmentation):
+        """The low-confidence candidates' table node of a result segmentation (None when it has none)."""
+        if segmentation is None:
+            return None
+        from liverlesion.mrml.scene_state import REF_CANDIDATE_TABLE
+
+        return segmentation.GetNodeReference(REF_CANDIDATE_TABLE)
+
+    @staticmethod
+    def candidateCount(segmentation) -> int:
+        """Number of low-confidence candidates a result still holds (0 for none, or no segmentation)."""
+        from liverlesion import mrml
+
+        return 0 if segmentation is None else mrml.candidate_count(mrml.LesionNodes(segmentation=segmentation))
+
+    @staticmethod
+    def candidatesShown(segmentation) -> bool:
+        """Whether the result's low-confidence candidates are shown (saved with the scene; off by default)."""
+        from liverlesion import mrml
+
+        return segmentation is not None and mrml.candidates_shown(mrml.LesionNodes(segmentation=segmentation))
+
+    def setCandidatesShown(self, segmentationOrNodes, shown: bool):
+        """Show or hide a result's low-confidence candidates in the views; returns its LesionNodes."""
+        from liverlesion import mrml
+
+        return mrml.set_candidates_shown(self.lesionNodes(segmentationOrNodes), bool(shown))
+
+    def promoteCandidate(self, segmentationOrNodes, candidate):
+        """Make low-confidence candidate ``candidate`` ("C6" or 6) an ordinary lesion and update the lesions (the
+        model package's lesion classifier classes them, as in ``updateLesions``); returns the LesionNodes."""
+        from liverlesion import mrml
+
+        nodes = self.lesionNodes(segmentationOrNodes)
+        self._lesionNodes = mrml.promote_candidate(nodes, candidate, classifier=self.secondOpinion())
+        return self._lesionNodes
+
+    @staticmethod
     def resultTable(segmentation):
         """The report table node of a result segmentation (None for none, or for a segmentation not made here)."""
         if segmentation is None:
@@ -520,6 +638,8 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
         self.test_background_segmentation_reports_progress_and_loads_results()
         self.setUp()
         self.test_cancel_ends_the_background_worker_and_removes_its_folder()
+        self.setUp()
+        self.test_low_confidence_candidates_stay_hidden_until_revealed_and_can_be_promoted()
 
     def phantomVolumeNode(self, seed: int = 7):
         """A scalar volume node holding a phantom CT (3 lesions), with the phantom's geometry."""
@@ -633,6 +753,52 @@ class LiverLesionAITest(ScriptedLoadableModuleTest):
             self.waitFor(lambda: not self.processesUsing(workDir), 2), "a worker still runs 2 s after Cancel"
         )
         self.assertTrue(self.waitFor(lambda: not os.path.exists(workDir), 10), f"{workDir} was not removed")
+        self.delayDisplay("Test passed")
+
+    def test_low_confidence_candidates_stay_hidden_until_revealed_and_can_be_promoted(self):
+        self.delayDisplay("Low-confidence candidates: hidden, revealed, promoted")
+        import numpy as np
+        from liverlesion import mrml
+        from liverlesion.inference.pipeline import segment
+        from liverlesion.labels import LIVER
+
+        volumeNode = self.phantomVolumeNode(seed=7)
+        result = segment(mrml.volume_node_to_volume(volumeNode), with_probabilities=True)
+        if not result.candidates:  # a package without the stage: its last lesion left as the stage leaves one
+            self.assertGreaterEqual(len(result.lesions), 2, "the phantom needs two lesions")
+            candidate = result.lesions.pop()
+            candidate.lesion_probability = 0.2
+            result.labelmap.array[result.instances == candidate.id] = LIVER
+            result.candidates = [candidate]
+        logic = LiverLesionAILogic()
+        nodes = mrml.result_to_nodes(volumeNode, result, show_3d=False)
+        segmentation = nodes.segmentation
+        self.assertEqual(logic.candidateCount(segmentation), len(result.candidates))
+        self.assertFalse(logic.candidatesShown(segmentation), "candidates must be hidden by default")
+        self.assertEqual(nodes.table.GetNumberOfRows(), len(result.lesions))
+        self.assertIsNotNone(logic.candidateTable(segmentation))
+        self.assertIs(logic.resultSegmentation(nodes.candidates), segmentation)
+
+        logic.setCandidatesShown(segmentation, True)
+        self.assertTrue(logic.candidatesShown(segmentation))
+        self.assertTrue(nodes.candidates.GetDisplayNode().GetVisibility())
+        logic.setCandidatesShown(segmentation, False)
+        self.assertFalse(nodes.candidates.GetDisplayNode().GetVisibility())
+
+        first = result.candidates[0]
+        outputDir = tempfile.mkdtemp(prefix="LiverLesionAITest-", dir=slicer.app.temporaryPath)
+        try:
+            from liverlesion.io import read_volume
+
+            written = logic.exportResults(segmentation, outputDir, [EXPORT_NIFTI])
+            labelmap = read_volume(written[EXPORT_NIFTI]).array
+            self.assertEqual(set(np.unique(labelmap[result.instances == first.id])), {LIVER})
+        finally:
+            shutil.rmtree(outputDir, ignore_errors=True)
+
+        promoted = logic.promoteCandidate(segmentation, f"C{first.id}")
+        self.assertEqual(promoted.table.GetNumberOfRows(), len(result.lesions) + 1)
+        self.assertEqual(logic.candidateCount(segmentation), len(result.candidates) - 1)
         self.delayDisplay("Test passed")
 
     @staticmethod

@@ -26,8 +26,15 @@ class ResultsView:
         if show3D:
             segmentation.CreateClosedSurfaceRepresentation()
         segmentation.GetDisplayNode().SetVisibility3D(show3D)
-        if lesionNodes.labels is not None and lesionNodes.labels.GetDisplayNode() is not None:
-            lesionNodes.labels.GetDisplayNode().SetVisibility3D(show3D)
+        candidates = (getattr(lesionNodes, "candidates", None), getattr(lesionNodes, "candidate_labels", None))
+        for node in (lesionNodes.labels, *candidates):
+            if node is not None and node.GetDisplayNode() is not None:
+                node.GetDisplayNode().SetVisibility3D(show3D)
+
+    @staticmethod
+    def isCandidateRow(row: dict) -> bool:
+        """True for a low-confidence candidate's table row (Lesion "C6"; lesions are "L1")."""
+        return str(row.get("Lesion", "")).startswith("C")
 
     @staticmethod
     def tableRows(tableNode) -> list:
@@ -42,17 +49,27 @@ class ResultsView:
         ]
 
     @classmethod
-    def fillTable(cls, tableWidget, tableNode) -> list:
-        """Fill a QTableWidget with the panel columns of ``tableNode``; returns the rows (dicts of text)."""
-        rows = cls.tableRows(tableNode)
+    def fillTable(cls, tableWidget, tableNode, candidateTableNode=None) -> list:
+        """Fill a QTableWidget with the panel columns of ``tableNode``, then the rows of ``candidateTableNode``
+        (low-confidence candidates, shown in italics: "C6", "candidate (p=0.23): cyst"); returns the rows (dicts
+        of text) in table order."""
+        rows = cls.tableRows(tableNode) + cls.tableRows(candidateTableNode)
         columns = [name for name in (rows[0] if rows else {}) if not name.startswith(HIDDEN_COLUMN_PREFIXES)]
         tableWidget.clear()
         tableWidget.setColumnCount(len(columns))
         tableWidget.setRowCount(len(rows))
         tableWidget.setHorizontalHeaderLabels(columns)
+        candidateTip = _("Low-confidence candidate: not counted as a lesion. Promote to lesion if it is real.")
         for rowIndex, row in enumerate(rows):
+            candidate = cls.isCandidateRow(row)
             for columnIndex, name in enumerate(columns):
-                tableWidget.setItem(rowIndex, columnIndex, qt.QTableWidgetItem(row[name]))
+                item = qt.QTableWidgetItem(row.get(name, ""))
+                if candidate:
+                    font = item.font()
+                    font.setItalic(True)
+                    item.setFont(font)
+                    item.setToolTip(candidateTip)
+                tableWidget.setItem(rowIndex, columnIndex, item)
         tableWidget.resizeColumnsToContents()
         return rows
 

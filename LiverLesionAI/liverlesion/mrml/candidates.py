@@ -139,15 +139,27 @@ def add_candidate_nodes(nodes: LesionNodes, candidates: Sequence[Lesion], instan
     return nodes
 
 
+def _with_candidate_nodes(nodes: LesionNodes) -> LesionNodes:
+    """``nodes`` with its candidate nodes found through the result segmentation's references (nothing else read:
+    cheap enough for every GUI refresh)."""
+    if nodes.segmentation is None:
+        raise ValueError("LesionNodes has no segmentation node; run Segment & Classify first")
+    reference = nodes.segmentation.GetNodeReference
+    nodes.candidates = nodes.candidates or reference(REF_CANDIDATES)
+    nodes.candidate_table = nodes.candidate_table or reference(REF_CANDIDATE_TABLE)
+    nodes.candidate_labels = nodes.candidate_labels or reference(REF_CANDIDATE_LABELS)
+    return nodes
+
+
 def candidate_count(lesion_nodes: LesionNodes) -> int:
     """Number of low-confidence candidates the result still holds (0 when it has none)."""
-    nodes = complete_nodes(lesion_nodes)
+    nodes = _with_candidate_nodes(lesion_nodes)
     return 0 if nodes.candidates is None else nodes.candidates.GetSegmentation().GetNumberOfSegments()
 
 
 def candidates_shown(lesion_nodes: LesionNodes) -> bool:
     """Whether the result's candidates are shown (the saved toggle; False without candidates)."""
-    nodes = complete_nodes(lesion_nodes)
+    nodes = _with_candidate_nodes(lesion_nodes)
     return nodes.candidates is not None and nodes.segmentation.GetAttribute(ATTR_SHOW_CANDIDATES) == "1"
 
 
@@ -156,7 +168,7 @@ def set_candidates_shown(lesion_nodes: LesionNodes, shown: bool) -> LesionNodes:
 
     Surfaces are built the first time the candidates are shown, when the lesion segmentation has them.
     """
-    nodes = complete_nodes(lesion_nodes)
+    nodes = _with_candidate_nodes(lesion_nodes)
     nodes.segmentation.SetAttribute(ATTR_SHOW_CANDIDATES, "1" if shown else "0")
     if nodes.candidates is None:
         return nodes
@@ -172,13 +184,13 @@ def set_candidates_shown(lesion_nodes: LesionNodes, shown: bool) -> LesionNodes:
 
 def candidate_rows(lesion_nodes: LesionNodes) -> list[dict]:
     """The candidate table's rows (empty without candidates), as :func:`liverlesion.mrml.table_rows`."""
-    nodes = complete_nodes(lesion_nodes)
+    nodes = _with_candidate_nodes(lesion_nodes)
     return table_rows(nodes.candidate_table) if nodes.candidate_table is not None else []
 
 
 def candidate_segment_id(lesion_nodes: LesionNodes, candidate: int | str) -> str | None:
     """Segment ID of candidate ``candidate`` (its id, or "C6") in the candidate segmentation; None if absent."""
-    nodes = complete_nodes(lesion_nodes)
+    nodes = _with_candidate_nodes(lesion_nodes)
     if nodes.candidates is None:
         return None
     wanted = str(candidate)[1:] if str(candidate).upper().startswith("C") else str(candidate)
@@ -242,9 +254,9 @@ def promote_candidate(lesion_nodes: LesionNodes, candidate: int | str, *, classi
         _take_out_of_liver(nodes, voxels.astype(bool))
     source.RemoveSegment(segment_id)
     _drop_candidate_row_and_label(nodes, candidate_short_name(candidate_id))
-    if nodes.result is not None:
-        nodes.result.candidates = [c for c in nodes.result.candidates if c.id != candidate_id]
-    return update_lesions(nodes, classifier=classifier)
+    nodes = update_lesions(nodes, classifier=classifier)
+    nodes.result.candidates = [c for c in nodes.result.candidates if c.id != candidate_id]
+    return nodes
 
 
 def _take_out_of_liver(nodes: LesionNodes, mask: np.ndarray) -> None:
