@@ -252,6 +252,10 @@ def test_the_toggle_survives_saving_and_reloading_the_scene(a_scene, lesion_node
     hidden_scene, hidden = reload_scene(tmp_path / "hidden")
     assert not mrml.candidates_shown(hidden) and not visible(hidden.candidates)
     assert mrml.candidate_count(hidden) == len(result.candidates)
+    written = mrml.export_lesion_nodes(hidden, tmp_path / "export", ["json", "csv"])
+    report = json.loads(written["json"].read_text())
+    assert [row["Lesion"] for row in report["candidates"]] == [f"C{x.id}" for x in result.candidates]
+    assert len(report["lesions"]) == len(result.lesions), "after a reload the report still keeps them apart"
     for scene in (shown_scene, hidden_scene):
         scene.Clear(1)
 
