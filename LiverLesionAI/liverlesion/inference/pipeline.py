@@ -392,6 +392,8 @@ def _on_input_grid(
     labels = np.zeros(int(instances_box.max(initial=0)) + 1, np.uint8)
     for lesion in lesions:
         labels[lesion.id] = class_to_label(lesion.lesion_class)
+    for candidate in candidates:  # liver tissue in the labelmap, not a hole in the liver
+        labels[candidate.id] = LIVER
     labelmap = np.zeros(volume.shape, dtype=np.uint8)
     box_labels = np.where(liver_in, np.uint8(LIVER), np.uint8(0))
     lesion_voxels = instances_box > 0
