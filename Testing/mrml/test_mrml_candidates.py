@@ -339,6 +339,85 @@ def test_a_background_runs_outputs_bring_their_candidates_hidden(a_ct_node, a_ca
     assert np.array_equal(np.any(list(masks.values()), axis=0), the_candidate_voxels(result))
 
 
+def a_package_with_a_stage(folder):
+    """A copy of the bundled package with a false-positive reduction stage: the shipped one, or (before it was
+    shipped) an untrained network written by the stage's real export code (plumbing only; needs torch)."""
+    from liverlesion.model_package import default_model_dir
+
+    shutil.copytree(default_model_dir(), folder)
+    if "fp_reduction" in json.loads((folder / "model.json").read_text()):
+        return folder
+    torch = pytest.importorskip("torch")
+    from liverlesion.classifier.crops import CropSpec
+    from liverlesion.classifier.export import export_onnx
+    from liverlesion.classifier.fp_filter import add_fp_reduction
+    from liverlesion.classifier.fp_train import FP_CLASSES
+    from liverlesion.networks.resnet_classifier import ResNetClassifier
+
+    stage = folder.parent / "untrained-stage"
+    stage.mkdir()
+    torch.manual_seed(0)
+    spec = CropSpec()
+    export_onnx(ResNetClassifier(spec.n_channels, len(FP_CLASSES), base_channels=4).eval(), stage / "fp_filter.onnx", spec)
+    meta = {"classes": list(FP_CLASSES), "crop_spec": spec.to_json(), "threshold": 0.5, "note": "UNTRAINED (tests)"}
+    (stage / "fp_filter.json").write_text(json.dumps(meta))
+    add_fp_reduction(folder, stage)
+    return folder
+
+
+def run_the_worker(ct_file, outdir, package) -> dict:
+    """The background run the module starts (``liverlesion.cli.worker segment``), on ``package``; lesions.json."""
+    import subprocess
+
+    from liverlesion.cli.background import EXIT_OK, segment_command
+
+    command = segment_command(ct_file, outdir, threads=1, probabilities=True, model=str(package), worker=True)
+    log = outdir.parent / f"{outdir.name}.stderr"
+    with open(log, "wb") as stderr:  # stdin stays open while it runs: the worker cancels when it closes
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
+        try:
+            assert process.wait(timeout=300) == EXIT_OK, log.read_text()[-2000:]
+        finally:
+            process.stdin.close()
+            if process.poll() is None:
+                process.kill()
+    return json.loads((outdir / "lesions.json").read_text())
+
+
+@pytest.mark.slow
+def test_a_background_worker_run_with_the_stage_shows_its_candidates_hidden_in_the_scene(a_scene, tmp_path):
+    from liverlesion.io import write_volume
+
+    phantom = generate_phantom(11, n_lesions=4)
+    ct_file = write_volume(tmp_path / "phantom.nrrd", phantom.ct)
+    package = a_package_with_a_stage(tmp_path / "package")
+    report = run_the_worker(ct_file, tmp_path / "first", package)
+    scores = sorted(x["lesion_probability"] for x in report["lesions"] + report["candidates"])
+    assert len(scores) >= 2, "the phantom gives the stage candidates to score"
+    card = json.loads((package / "model.json").read_text())
+    card["fp_reduction"]["threshold"] = (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2
+    (package / "model.json").write_text(json.dumps(card))
+    report = run_the_worker(ct_file, tmp_path / "out", package)
+    assert report["lesions"] and report["candidates"], "the threshold in the middle leaves some on each side"
+
+    ct_node = mrml.volume_to_volume_node(phantom.ct, a_scene, "phantom")
+    nodes = mrml.load_results_into_scene(ct_node, tmp_path / "out", show_3d=False)
+
+    assert not mrml.candidates_shown(nodes)
+    assert nodes.table.GetNumberOfRows() == len(report["lesions"])
+    rows = mrml.candidate_rows(nodes)
+    assert [row["Lesion"] for row in rows] == [f"C{x['id']}" for x in report["candidates"]]
+    assert [row["P(lesion)"] for row in rows] == pytest.approx([x["lesion_probability"] for x in report["candidates"]])
+    masks = read_volume(tmp_path / "out" / CANDIDATES_NAME).array
+    for segment_id, mask in mrml.segment_masks(nodes.candidates, segment_ids(nodes.candidates), ct_node).items():
+        candidate_id = segment_tag(nodes.candidates.GetSegmentation().GetSegment(segment_id), mrml.TAG_LESION_ID)
+        assert np.array_equal(mask, masks == int(candidate_id))
+    labelmap = mrml.current_labelmap(nodes).array
+    assert set(np.unique(labelmap[masks > 0])) == {LIVER}
+    promoted = mrml.promote_candidate(nodes, rows[0]["Lesion"])
+    assert promoted.table.GetNumberOfRows() == len(report["lesions"]) + 1
+
+
 def test_a_result_without_candidates_makes_no_candidate_nodes(a_ct_node, a_case):
     _, result = a_case
     plain = SegmentationResult(result.labelmap, result.instances, result.probabilities, result.lesions)
