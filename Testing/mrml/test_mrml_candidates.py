@@ -256,6 +256,9 @@ def test_the_toggle_survives_saving_and_reloading_the_scene(a_scene, lesion_node
     report = json.loads(written["json"].read_text())
     assert [row["Lesion"] for row in report["candidates"]] == [f"C{x.id}" for x in result.candidates]
     assert len(report["lesions"]) == len(result.lesions), "after a reload the report still keeps them apart"
+    promoted = mrml.promote_candidate(hidden, f"C{result.candidates[0].id}")
+    assert promoted.table.GetNumberOfRows() == len(result.lesions) + 1, "promotion works on a reloaded scene too"
+    assert mrml.candidate_count(promoted) == len(result.candidates) - 1
     for scene in (shown_scene, hidden_scene):
         scene.Clear(1)
 
