@@ -139,14 +139,21 @@ def search_studies(
         )
     except Exception as error:
         raise _failure(base_url, "listing studies (QIDO-RS)", error) from error
-    return [
-        {
-            "study_uid": value(s, "StudyInstanceUID"),
-            "patient_name": str(value(s, "PatientName", "")),
-            "patient_id": str(value(s, "PatientID", "")),
-            "date": str(value(s, "StudyDate", "")),
-            "description": str(value(s, "StudyDescription", "")),
-            "modalities": [str(m) for m in s.get(_TAGS["ModalitiesInStudy"], {}).get("Value", [])],
-        }
-        for s in found
-    ]
+    return [study_summary(s) for s in found]
+
+
+def study_summary(attributes: dict) -> dict:
+    """``{study_uid, patient_name, patient_id, date, description, modalities}`` of a QIDO-RS study (DICOM JSON)."""
+    return {
+        "study_uid": value(attributes, "StudyInstanceUID"),
+        "patient_name": str(value(attributes, "PatientName", "")),
+        "patient_id": str(value(attributes, "PatientID", "")),
+        "date": str(value(attributes, "StudyDate", "")),
+        "description": str(value(attributes, "StudyDescription", "")),
+        "modalities": [str(m) for m in attributes.get(_TAGS["ModalitiesInStudy"], {}).get("Value", [])],
+    }
+
+
+def failure(base_url: str, action: str, error: Exception) -> DicomWebError:
+    """A :class:`DicomWebError` saying what failed and what to check (HTTP status hints)."""
+    return _failure(base_url, action, error)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from ..dicomweb.credentials import Credentials, credentials_from
 from ..dicomweb.locations import DicomWebError, DicomWebLocation, check_base_url, split_user_info
@@ -101,14 +101,28 @@ class PacsServer:
             if not text:
                 found = search_studies(self.base_url, self.credentials, STUDY_LIMIT)
             else:
-                pattern = f"*{text}*"
-                found = []
-                for key in ("PatientName", "PatientID"):
-                    found += search_studies(self.base_url, self.credentials, STUDY_LIMIT, {key: pattern})
+                found = self._search("PatientName", text) + self._search("PatientID", text)
         except DicomWebError as error:
             raise self._hidden(error) from None
         unique = {study["study_uid"]: study for study in found if study.get("study_uid")}
         return sorted(unique.values(), key=lambda s: (s["date"], s["patient_name"]), reverse=True)
+
+    def _search(self, key: str, text: str) -> list[dict]:
+        """QIDO-RS studies whose ``key`` matches ``*text*``. The wildcards go unencoded (RFC 3986 allows ``*`` in
+        a query; Orthanc, for one, does not decode ``%2A`` back into a wildcard); the text is percent-encoded."""
+        from ..dicomweb.client import failure, study_summary
+
+        fields = "&".join(f"includefield={name}" for name in
+                          ("PatientName", "PatientID", "StudyDate", "StudyDescription", "ModalitiesInStudy"))
+        url = f"{self.base_url}/studies?{key}=*{quote(text, safe='')}*&limit={STUDY_LIMIT}&{fields}"
+        try:
+            with self.credentials.session() as session:
+                answer = session.get(url, headers={"Accept": "application/dicom+json"}, timeout=60)
+                answer.raise_for_status()
+                found = answer.json() if answer.content else []
+        except Exception as error:  # requests raises several kinds; a bad JSON answer too
+            raise failure(self.base_url, "searching studies (QIDO-RS)", error) from error
+        return [study_summary(study) for study in found]
 
     def fetch(self, study_uid: str, folder: Path, say: Callable[[str], None] | None = None) -> FetchedStudy:
         """Retrieve the study's CT series (WADO-RS; chosen as ``liverlesion segment`` does: the largest CT series)

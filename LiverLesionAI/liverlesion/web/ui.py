@@ -324,6 +324,7 @@ class ViewerUI:
                      classes="text-caption")
             with v.VAlert(
                 v_if=(f"{n.pacs_sent}.seg_series_uid",), type="success", variant="tonal", density="compact",
+                style="word-break: break-all;",
                 raw_attrs=[testid("pacs-sent"), f':data-seg-series="{n.pacs_sent}.seg_series_uid"',
                            f':data-sr-series="{n.pacs_sent}.sr_series_uid"',
                            f':data-lesion-count="{n.pacs_sent}.lesion_count"'],

@@ -145,11 +145,12 @@ class WebLogic:
             shutil.rmtree(upload.folder, ignore_errors=True)
 
     async def _load(self, path: Path, display_name: str, root: Path,
-                    pacs_source: tuple[str, Path] | None = None) -> bool:
+                    pacs_source: tuple[str, Path] | None = None, note: str = "") -> bool:
         """Read ``path`` (checked to lie in ``root`` and read nothing outside it) and show it.
 
         ``pacs_source``: (StudyInstanceUID, fetched folder) when the CT comes from the PACS (results can then be
-        sent back); any other CT that loads ends the link to the previous PACS study."""
+        sent back); any other CT that loads ends the link to the previous PACS study. ``note`` follows the
+        "Loaded …" line (e.g. which series of the study)."""
         if self._busy:
             self.data.error_message = "Busy: wait for the current job to finish."
             self._flush()
@@ -169,7 +170,7 @@ class WebLogic:
             self.data.identity = identity
             self.data.volume_loaded = True
             self.data.window, self.data.level = WINDOW_PRESETS["abdomen"]
-            self.data.info_message = f"Loaded {display_name}: {_describe(volume)}"
+            self.data.info_message = f"Loaded {display_name}: {_describe(volume)}" + (f" — {note}" if note else "")
             self._refresh_table()
             self.data.selected_lesion = 0
             return True
@@ -429,11 +430,8 @@ class WebLogic:
         finally:
             self._busy = False
             self.data.loading = False
-        loaded = await self._load(folder, f"PACS study {study_uid}", folder, (study_uid, folder))
-        if loaded:
-            self.data.info_message += f" — {fetched.reason}"
-            self._flush()
-        else:
+        loaded = await self._load(folder, "PACS study", folder, (study_uid, folder), note=fetched.reason)
+        if not loaded:
             shutil.rmtree(folder, ignore_errors=True)
         return loaded
 
