@@ -60,6 +60,8 @@ from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrappe
 
 #: Export format keys of ``liverlesion.mrml.export_lesion_nodes`` (DICOM SEG goes through Slicer's DICOM module).
 EXPORT_SEG_NRRD, EXPORT_NIFTI, EXPORT_CSV, EXPORT_JSON = "seg.nrrd", "nifti", "csv", "json"
+#: The low-confidence candidates' own files (written only when asked, never as lesions).
+EXPORT_CANDIDATES_SEG_NRRD, EXPORT_CANDIDATES_CSV = "candidates.seg.nrrd", "candidates.csv"
 
 
 class LiverLesionAI(ScriptedLoadableModule):
@@ -404,6 +406,7 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 (EXPORT_SEG_NRRD,): self.ui.exportSegNrrdCheckBox.checked,
                 (EXPORT_NIFTI,): self.ui.exportNiftiCheckBox.checked,
                 (EXPORT_CSV, EXPORT_JSON): self.ui.exportReportCheckBox.checked,
+                (EXPORT_CANDIDATES_SEG_NRRD, EXPORT_CANDIDATES_CSV): self.ui.exportCandidatesCheckBox.checked,
             }
             formats = [name for names, isChecked in checked.items() if isChecked for name in names]
             if formats:

@@ -205,6 +205,19 @@ def test_the_exported_labelmap_segmentation_and_csv_hold_the_lesions_only(lesion
     assert [x["id"] for x in report["candidates"]] == [x.id for x in result.candidates], "kept apart, as the CLI"
 
 
+def test_the_candidates_own_files_are_written_only_when_asked_and_hold_the_candidates_only(lesion_nodes, a_case, tmp_path):
+    _, result = a_case
+    assert not set(mrml.export_lesion_nodes(lesion_nodes, tmp_path / "default")) & set(mrml.CANDIDATE_EXPORTS)
+    written = mrml.export_lesion_nodes(lesion_nodes, tmp_path / "asked", mrml.CANDIDATE_EXPORTS)
+    with open(written["candidates.csv"], newline="", encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["Lesion"] for row in rows] == [f"C{x.id}" for x in result.candidates]
+    assert [float(row["P(lesion)"]) for row in rows] == pytest.approx([x.lesion_probability for x in result.candidates])
+    header = written["candidates.seg.nrrd"].read_bytes().split(b"\n\n", 1)[0].decode("utf-8")
+    names = re.findall(r"Segment\d+_Name:=(.*)", header)
+    assert len(names) == len(result.candidates) and all(name.startswith("Candidate C") for name in names)
+
+
 # --- revealed, hidden again, saved ------------------------------------------------------------------------------
 
 
@@ -271,6 +284,17 @@ def test_a_candidates_row_jumps_to_the_candidate_and_its_segmentation_leads_to_t
         assert np.linalg.norm(position - np.asarray(candidate.centroid_ras)) < max(ct.spacing) + 1.0
     assert mrml.result_segmentation_of(lesion_nodes.candidates) is lesion_nodes.segmentation
     assert mrml.result_segmentation_of(lesion_nodes.segmentation) is lesion_nodes.segmentation
+
+
+def test_the_candidate_nodes_go_under_the_cts_study_with_the_rest_of_the_result(a_scene, a_ct_node, a_case):
+    hierarchy = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(a_scene)
+    study = hierarchy.CreateStudyItem(hierarchy.CreateSubjectItem(hierarchy.GetSceneItemID(), "Patient"), "Study")
+    hierarchy.CreateItem(study, a_ct_node)
+    nodes = mrml.result_to_nodes(a_ct_node, a_case[1], show_3d=False)
+    for node in (nodes.candidates, nodes.candidate_table, nodes.candidate_labels):
+        item = hierarchy.GetItemByDataNode(node)
+        assert item and hierarchy.GetItemParent(item) == study, f"{node.GetName()} is not under the study"
+        assert not node.GetHideFromEditors(), "Save must find it"
 
 
 def test_update_lesions_leaves_the_candidates_as_they_are(lesion_nodes, a_case):
@@ -421,10 +445,11 @@ def test_a_background_worker_run_with_the_stage_shows_its_candidates_hidden_in_t
     assert promoted.table.GetNumberOfRows() == len(report["lesions"]) + 1
 
 
-def test_a_result_without_candidates_makes_no_candidate_nodes(a_ct_node, a_case):
+def test_a_result_without_candidates_makes_no_candidate_nodes_and_no_candidate_files(a_ct_node, a_case, tmp_path):
     _, result = a_case
     plain = SegmentationResult(result.labelmap, result.instances, result.probabilities, result.lesions)
     nodes = mrml.result_to_nodes(a_ct_node, plain, show_3d=False)
     assert nodes.candidates is None and mrml.candidate_count(nodes) == 0
     assert not mrml.candidates_shown(nodes) and mrml.candidate_rows(nodes) == []
     assert len(mrml.result_node_list(nodes)) == 4
+    assert mrml.export_lesion_nodes(nodes, tmp_path, mrml.CANDIDATE_EXPORTS) == {}

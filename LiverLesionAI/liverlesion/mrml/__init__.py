@@ -28,7 +28,13 @@ from .candidates import (
     result_segmentation_of,
     set_candidates_shown,
 )
-from .files import EXPORT_FILES, current_labelmap, export_lesion_nodes, load_results_into_scene
+from .files import (
+    CANDIDATE_EXPORTS,
+    EXPORT_FILES,
+    current_labelmap,
+    export_lesion_nodes,
+    load_results_into_scene,
+)
 from .probabilities import read_probabilities_file
 from .report_nodes import table_rows
 from .result_nodes import result_to_nodes, segment_volume_node
@@ -52,6 +58,7 @@ from .volumes import volume_node_to_volume, volume_to_volume_node
 __all__ = [
     "ATTR_LIVER_SEGMENT",
     "ATTR_SHOW_CANDIDATES",
+    "CANDIDATE_EXPORTS",
     "REF_CANDIDATES",
     "EXPORT_FILES",
     "LIVER_OPACITY_3D",

@@ -32,7 +32,11 @@ EXPORT_FILES: dict[str, str] = {
     "nifti": "labelmap.nii.gz",
     "csv": "lesions.csv",
     "json": "lesions.json",
+    "candidates.seg.nrrd": "candidates.seg.nrrd",
+    "candidates.csv": "candidates.csv",
 }
+#: Formats holding the low-confidence candidates (only when asked; none is written for a result without them).
+CANDIDATE_EXPORTS = ("candidates.seg.nrrd", "candidates.csv")
 
 
 def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = True) -> LesionNodes:
@@ -147,6 +151,10 @@ def export_lesion_nodes(
     class) from the current segments. ``csv``: the table node's rows (what the user sees). ``json``: the
     ``lesions.json`` document of ``liverlesion segment`` for the current result. Segments edited since the last update are exported as they are now for seg.nrrd and
     nifti (lesion voxels carry their segment's class), while csv/json hold the last update's numbers.
+
+    None of these holds a low-confidence candidate as a lesion (json lists them apart, under "candidates"). Only
+    when asked: ``candidates.seg.nrrd`` (their segmentation) and ``candidates.csv`` (their table, with P(lesion)),
+    left out for a result without candidates.
     """
     formats = list(formats)
     unknown = [f for f in formats if f not in EXPORT_FILES]
@@ -158,7 +166,13 @@ def export_lesion_nodes(
     written: dict[str, Path] = {}
     for fmt in formats:
         path = out / EXPORT_FILES[fmt]
-        if fmt == "seg.nrrd":
+        if fmt in CANDIDATE_EXPORTS and nodes.candidates is None:
+            continue
+        if fmt == "candidates.seg.nrrd":
+            _write_seg_nrrd(nodes.candidates, path)
+        elif fmt == "candidates.csv":
+            _write_rows_csv(path, table_rows(nodes.candidate_table) if nodes.candidate_table is not None else [])
+        elif fmt == "seg.nrrd":
             _write_seg_nrrd(nodes.segmentation, path)
         elif fmt == "nifti":
             from ..io import write_labelmap
@@ -170,6 +184,15 @@ def export_lesion_nodes(
             path.write_text(json.dumps(_report(nodes), indent=2), encoding="utf-8")
         written[fmt] = path
     return written
+
+
+def _write_rows_csv(path: Path, rows: list[dict]) -> None:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["Lesion"])
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _write_seg_nrrd(segmentation_node, path: Path) -> None:
