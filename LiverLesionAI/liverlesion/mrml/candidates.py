@@ -55,6 +55,8 @@ from .vtk_bridge import batch_modify, follow_transform, oriented_image, scene_of
 LESION_PROBABILITY_COLUMN = "P(lesion)"
 #: 3D opacity of candidate surfaces (lesions are opaque).
 CANDIDATE_OPACITY_3D = 0.5
+#: Colour of the candidates' labels (pale yellow: not a lesion class colour).
+CANDIDATE_LABEL_COLOR = (0.95, 0.9, 0.55)
 
 
 def candidate_short_name(candidate_id: int) -> str:
@@ -130,6 +132,8 @@ def add_candidate_nodes(nodes: LesionNodes, candidates: Sequence[Lesion], instan
         labels.SetNthControlPointLocked(index, True)
         labels.SetNthControlPointDescription(index, f"{label}: {candidate.lesion_class}")
     labels.SetLocked(True)
+    labels.GetDisplayNode().SetSelectedColor(*CANDIDATE_LABEL_COLOR)
+    labels.GetDisplayNode().SetColor(*CANDIDATE_LABEL_COLOR)
 
     result_node.SetNodeReferenceID(REF_CANDIDATES, segmentation_node.GetID())
     result_node.SetNodeReferenceID(REF_CANDIDATE_TABLE, table.GetID())
