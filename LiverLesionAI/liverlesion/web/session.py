@@ -177,6 +177,8 @@ class ViewerSession:
 
         if self.lesion_nodes is not None:
             mrml.set_candidates_shown(self.lesion_nodes, bool(visible))
+            for view in self.slicer_app.view_manager.get_views():  # a display change alone renders no new frame
+                view.schedule_render()
 
     def jump_to_candidate(self, candidate_id: int) -> tuple[float, float, float]:
         """Centre the slice views on a low-confidence candidate's centroid (RAS mm, returned)."""

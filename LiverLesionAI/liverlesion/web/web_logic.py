@@ -71,7 +71,7 @@ class WebLogic:
         self.pacs = pacs
         self.pacs_folder: Path | None = None  # the CT series fetched from the PACS that is loaded now
         self.data.pacs_enabled = pacs is not None
-        self.server.state.change(f"{STATE_NAMESPACE}__show_candidates")(self._on_show_candidates)
+        self.server.state.change(self.name.show_candidates)(self._on_show_candidates)
 
     @property
     def data(self) -> ViewerState:
