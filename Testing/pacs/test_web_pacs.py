@@ -119,3 +119,86 @@ def test_neither_the_credentials_nor_the_pacs_address_reach_the_browser_or_the_l
     assert orthanc.url not in page and orthanc.dicomweb not in page
     port = orthanc.url.rsplit(":", 1)[1]
     assert not [url for url in report["request_urls"] if f":{port}" in url]
+
+
+class _Canary:
+    """An HTTP server on a free loopback port that records every request it gets (a server the PACS side must
+    never be made to call)."""
+
+    def __enter__(self):
+        import http.server
+        import threading
+
+        seen = self.requests = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802  (http.server's name)
+                seen.append(self.path)
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *_exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_crafted_pacs_requests_reach_no_other_server_and_answer_without_the_pacs_address(
+    orthanc, crlm_on_orthanc, tmp_path
+):
+    """Requests sent over the websocket, not through the page: Open with a URL, a path, another host's study; a
+    search with wildcards and query syntax; Send without a PACS study. Each is refused with a message; the canary
+    server named in them gets nothing; no message shows the PACS's address or password."""
+    import asyncio
+
+    from viewer_server import Browser, ViewerServer, viewer_connection
+    from wslink_client import page_triggers
+
+    hostile_opens = ["{canary}/dicom-web/studies/1.2.3", "../../../etc/passwd", "1.2/../../../tools/reset",
+                     "1.2.3?x=1&url={canary}", "1.2.840.99999.1"]
+    env = {USER_ENV: orthanc.user, PASSWORD_ENV: orthanc.password, TOKEN_ENV: ""}
+
+    async def crafted(server, canary) -> dict:
+        seen = {"open": [], "search": [], "send": ""}
+        async with viewer_connection(server, Browser()) as client:
+            state = await client.wait_for_state(lambda s: s.get("ll__ViewerState__pacs_listings", 0) > 0, timeout=60)
+            triggers = page_triggers(state)
+            seen["listed"] = [s["study_uid"] for s in state["ll__ViewerState__pacs_studies"]]
+            for text in hostile_opens:
+                await client.set_state(ll__ViewerState__error_message="")
+                await client.trigger(triggers["open_study"], text.format(canary=canary.url))
+                state = await client.wait_for_state(lambda s: s["ll__ViewerState__error_message"]
+                                                    and not s["ll__ViewerState__loading"], timeout=60)
+                seen["open"].append(state["ll__ViewerState__error_message"])
+            for text in ("*", "x&PatientID=*", f"{canary.url}/", "a/b"):
+                listings = state["ll__ViewerState__pacs_listings"]
+                await client.set_state(ll__ViewerState__error_message="", ll__ViewerState__pacs_query=text)
+                await client.trigger(triggers["search_studies"])
+                state = await client.wait_for_state(lambda s, n=listings: s["ll__ViewerState__pacs_listings"] > n)
+                seen["search"].append(state["ll__ViewerState__error_message"])
+            await client.trigger(triggers["send_to_pacs"])
+            state = await client.wait_for_state(lambda s: s["ll__ViewerState__error_message"], timeout=30)
+            seen["send"] = state["ll__ViewerState__error_message"]
+            seen["volume_loaded"] = state["ll__ViewerState__volume_loaded"]
+        return seen
+
+    with _Canary() as canary, ViewerServer(tmp_path / "web", extra_args=("--dicomweb-url", orthanc.dicomweb),
+                                           env=env) as server:
+        seen = asyncio.run(crafted(server, canary))
+        log = server.log.read_text()
+    assert crlm_on_orthanc in seen["listed"]
+    assert canary.requests == []
+    assert all("StudyInstanceUID" in message for message in seen["open"][:4]), seen["open"]
+    assert seen["open"][4].startswith("PACS: ") and "holds no CT series" in seen["open"][4]
+    assert all("no wildcards" in message for message in seen["search"]), seen["search"]
+    assert seen["send"] == "Send to PACS works for a study opened from the PACS." and seen["volume_loaded"] is False
+    for message in seen["open"] + seen["search"] + [seen["send"]]:
+        assert orthanc.url not in message and "127.0.0.1" not in message and orthanc.password not in message
+    assert orthanc.password not in log

@@ -107,14 +107,16 @@ class WslinkClient:
 
 def page_triggers(state: dict) -> dict[str, str]:
     """Trigger names the page's template calls, by what they do: ``upload`` (the file upload's chunk trigger),
-    ``load_path``, ``segment``, ``end_session`` (``data-testid`` of the button calling them)."""
+    ``load_path``, ``segment``, ``end_session``, and with a PACS ``search_studies``, ``open_study``,
+    ``send_to_pacs`` (``data-testid`` of the button calling them)."""
     template = state["trame__template_main"]
     found = {}
     upload = re.search(r"load_files_by_chunks\(\s*\$event\.target\.files,\s*\{\s*trigger_name:\s*'(\w+)'", template)
     if upload:
         found["upload"] = upload.group(1)
     for testid, key in (("load-path-button", "load_path"), ("segment-button", "segment"),
-                        ("end-session-button", "end_session")):
+                        ("end-session-button", "end_session"), ("pacs-search-button", "search_studies"),
+                        ("pacs-open", "open_study"), ("send-to-pacs", "send_to_pacs")):
         for tag in re.findall(r"<[^<>]*" + re.escape(f'data-testid="{testid}"') + r"[^<>]*>", template):
             match = re.search(r"trigger\('(\w+)'", tag)
             if match:
