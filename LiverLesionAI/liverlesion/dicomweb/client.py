@@ -125,17 +125,11 @@ def store_files(base_url: str, paths: Sequence[str | Path], credentials: Credent
     return [str(dataset.SOPInstanceUID) for dataset in datasets]
 
 
-def search_studies(
-    base_url: str, credentials: Credentials, limit: int = 100, search_filters: dict[str, str] | None = None
-) -> list[dict]:
-    """Studies on the server: ``{study_uid, patient_name, patient_id, date, description, modalities}`` each.
-
-    ``search_filters``: QIDO-RS matching keys, e.g. ``{"PatientName": "*DOE*"}`` (sent URL-encoded as query
-    parameters by dicomweb-client)."""
+def search_studies(base_url: str, credentials: Credentials, limit: int = 100) -> list[dict]:
+    """Studies on the server: ``{study_uid, patient_name, patient_id, date, description, modalities}`` each."""
     try:
         found = connect(base_url, credentials).search_for_studies(
-            limit=limit, fields=["StudyDescription", "ModalitiesInStudy", "PatientName", "PatientID", "StudyDate"],
-            search_filters=dict(search_filters or {}),
+            limit=limit, fields=["StudyDescription", "ModalitiesInStudy", "PatientName", "PatientID", "StudyDate"]
         )
     except Exception as error:
         raise _failure(base_url, "listing studies (QIDO-RS)", error) from error
