@@ -202,3 +202,38 @@ def test_crafted_pacs_requests_reach_no_other_server_and_answer_without_the_pacs
     for message in seen["open"] + seen["search"] + [seen["send"]]:
         assert orthanc.url not in message and "127.0.0.1" not in message and orthanc.password not in message
     assert orthanc.password not in log
+
+
+def test_liverlesion_web_with_dicomweb_options_lists_the_pacs_studies_and_prints_no_secret(orthanc, crlm_on_orthanc):
+    """The real command (not the test server): ``liverlesion web --dicomweb-url BASE --dicomweb-user U`` with the
+    password in the environment; a browser's session lists the studies; the password is in no output."""
+    import asyncio
+    import os
+    import re
+    import types
+
+    from viewer_server import Browser, viewer_connection
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVERLESION_DICOMWEB_")}
+    env[PASSWORD_ENV] = orthanc.password
+    process = subprocess.Popen(
+        [sys.executable, "-m", "liverlesion", "web", "--port", "0", "--dicomweb-url", orthanc.dicomweb,
+         "--dicomweb-user", orthanc.user], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+
+    async def listed(url: str) -> dict:
+        server = types.SimpleNamespace(url=url, ws_url=url.replace("http://", "ws://") + "ws")
+        async with viewer_connection(server, Browser()) as client:
+            return await client.wait_for_state(lambda s: s.get("ll__ViewerState__pacs_listings", 0) > 0, timeout=120)
+
+    try:
+        line = process.stdout.readline()
+        url = re.search(r"open (http://\S+/)", line).group(1)
+        state = asyncio.run(listed(url))
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=60)
+    assert state["ll__ViewerState__error_message"] == ""
+    assert crlm_on_orthanc in [s["study_uid"] for s in state["ll__ViewerState__pacs_studies"]]
+    assert orthanc.password not in line + out + err + json.dumps(state)
+    assert orthanc.dicomweb not in json.dumps(state)
