@@ -481,6 +481,9 @@ class WebLogic:
             logger.info("Send to PACS: study %s, SEG series %s, SR series %s, %d lesions, %.1f s", sent.study_uid,
                         sent.seg_series_uid, sent.sr_series_uid, len(result.lesions), time.perf_counter() - start)
             return True
+        except ValueError as error:  # the result cannot become a SEG / SR (no liver, another grid)
+            self._show_error(InvalidInputError(f"Nothing was sent: the DICOM SEG / SR cannot be made ({error})."))
+            return False
         except Exception as error:
             self._show_error(error)
             return False
