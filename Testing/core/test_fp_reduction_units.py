@@ -44,3 +44,18 @@ def test_the_threshold_keeps_the_asked_sensitivity_of_true_candidates():
     is_lesion = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], bool)
     t = sensitivity_threshold(p, is_lesion, 0.9)
     assert (p[is_lesion] >= t).mean() >= 0.9 and t == 0.3
+
+
+def test_the_budget_threshold_is_the_lowest_keeping_the_false_candidates_per_case_within_the_budget():
+    from liverlesion.classifier.fp_train import budget_threshold, val_false_per_case
+
+    # two validation cases: lesions (typed 0/1/2) and the cascade's false candidates (-3); one anatomy crop
+    p = np.array([0.95, 0.9, 0.6, 0.3, 0.7, 0.4, 0.2, 0.99])
+    target = np.array([0, 1, 2, 2, -3, -3, -3, -3])
+    group = np.array(["val|a", "val|a", "val|b", "val|b", "val|a", "val|b", "val|b", "val|anatomy-a"])
+    false_per_case = val_false_per_case(target, group)
+    assert false_per_case(p, 0.5) == 0.5 and false_per_case(p, 0.8) == 0.0  # the anatomy crop is not counted
+    assert budget_threshold(p, false_per_case, 0.5) == 0.41  # from 0.41 only the 0.7 candidate is left: 1 in 2 cases
+    assert budget_threshold(p, false_per_case, 0.0) == 0.71
+    assert budget_threshold(p, false_per_case, 2.0) == 0.01
+    assert budget_threshold(np.array([0.999, 0.999]), val_false_per_case(np.array([-3, -3]), group[:2]), 0.0) == 0.99

@@ -9,8 +9,9 @@ optionally. Patient 7 is never used (held-out test). Seeds listed under ``--val-
 ``fit``: a small ResNet (:class:`~liverlesion.networks.resnet_classifier.ResNetClassifier`, 2 classes: not a
 lesion / lesion) on those crops, initialised from the package's lesion classifier (its head replaced) or from
 scratch; then temperature scaling on validation (reliability table before/after) and the threshold chosen on
-validation for sensitivity first (the largest threshold that keeps ``--sensitivity`` of the true validation
-candidates). Writes ``fp_filter.onnx``, ``fp_filter.pt`` and ``fp_filter.json`` (spec, threshold, temperature,
+validation for sensitivity first: the lowest threshold that keeps at most ``--fp-budget`` false candidates per
+validation case (``--threshold-rule sensitivity``: the largest threshold that keeps ``--sensitivity`` of the
+validation lesions, typed ones by default). Writes ``fp_filter.onnx``, ``fp_filter.pt`` and ``fp_filter.json`` (spec, threshold, temperature,
 metrics, command).
 
 Example::
@@ -176,6 +177,46 @@ def sensitivity_threshold(p_lesion: np.ndarray, is_lesion: np.ndarray, sensitivi
     return float(np.floor(t * 100.0) / 100.0)
 
 
+def val_false_per_case(target: np.ndarray, group: np.ndarray):
+    """``false_per_case(p_lesion, threshold)``: the cascade's false candidates kept per validation case at a
+    threshold (anatomy pseudo-candidates of ``negatives`` are no pipeline output and are not counted)."""
+    cascade = (np.char.find(group.astype(str), "|anatomy-") < 0) & (target == NOT_A_LESION)
+    cases = max(len(np.unique(group[np.char.find(group.astype(str), "|anatomy-") < 0])), 1)
+
+    def false_per_case(p_lesion: np.ndarray, threshold: float) -> float:
+        return float((cascade & (p_lesion >= threshold)).sum()) / cases
+
+    return false_per_case
+
+
+def budget_threshold(p_lesion: np.ndarray, false_per_case, budget: float) -> float:
+    """Sensitivity first under a false-candidate budget: the lowest threshold t on a 0.01 grid (0.01-0.99) whose
+    validation false candidates per case ``false_per_case(p_lesion, t)`` stay <= ``budget`` (sensitivity only
+    falls as t rises, so this keeps the most validation lesions the budget allows); 0.99 when none does."""
+    for t in np.round(np.arange(0.01, 1.0, 0.01), 2):
+        if false_per_case(p_lesion, t) <= budget + 1e-12:
+            return float(t)
+    return 0.99
+
+
+def validation_froc(p_lesion: np.ndarray, target: np.ndarray, group: np.ndarray,
+                    thresholds=(0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98)) -> list[dict]:
+    """Validation candidates kept at each threshold: sensitivity on typed lesions (new in every case) and on all
+    lesions, and false candidates per validation case among the cascade's own candidates (anatomy pseudo-candidates
+    of ``negatives`` are left out of the count: they are no pipeline output)."""
+    cascade = np.char.find(group.astype(str), "|anatomy-") < 0
+    cases = max(len(np.unique(group[cascade])), 1)
+    lesion, typed = target != NOT_A_LESION, target >= 0
+    rows = []
+    for t in thresholds:
+        kept = p_lesion >= t
+        rows.append({"threshold": t,
+                     "sensitivity_typed": round(float(kept[typed].mean()), 3) if typed.any() else None,
+                     "sensitivity_all": round(float(kept[lesion].mean()), 3) if lesion.any() else None,
+                     "false_per_case": round(float((kept & ~lesion & cascade).sum()) / cases, 3)})
+    return rows
+
+
 def run_fit(args: argparse.Namespace) -> int:
     import torch
 
@@ -195,7 +236,16 @@ def run_fit(args: argparse.Namespace) -> int:
     logits = _logits(model, val.crops)
     temperature = fit_temperature(logits, val_lesion.astype(np.int64))
     raw, calibrated = lesion_probability(logits), lesion_probability(logits, temperature)
-    threshold = sensitivity_threshold(calibrated, val_lesion, args.sensitivity)
+    # IRCAD 1's real tumours are the same 7 tumours in every training case (they score ~1 on validation too) and
+    # would make any threshold look safe: the threshold is judged on the typed validation lesions (inserted with
+    # the case's own seed, phantom lesions), new in every case.
+    typed = val.target >= 0
+    use_typed = args.threshold_on == "typed" and typed.any()
+    threshold_positives = typed if use_typed else val_lesion
+    if args.threshold_rule == "budget":
+        threshold = budget_threshold(calibrated, val_false_per_case(val.target, val.group), args.fp_budget)
+    else:
+        threshold = sensitivity_threshold(calibrated, threshold_positives, args.sensitivity)
     kept = calibrated >= threshold
     report = {
         "command": "python -m liverlesion.classifier.fp_train " + shlex.join(args.argv),
@@ -205,13 +255,18 @@ def run_fit(args: argparse.Namespace) -> int:
         "counts": {"train_lesion": int(targets.sum()), "train_not_a_lesion": int((targets == 0).sum()),
                    "val_lesion": int(val_lesion.sum()), "val_not_a_lesion": int((~val_lesion).sum())},
         "temperature": round(float(temperature), 4), "threshold": threshold, "sensitivity_target": args.sensitivity,
+        "threshold_rule": args.threshold_rule, "fp_budget_per_case": args.fp_budget,
+        "threshold_on": "typed" if use_typed else "all", "threshold_positives": int(threshold_positives.sum()),
         "validation": {
             "sensitivity": float(kept[val_lesion].mean()) if val_lesion.any() else None,
+            "sensitivity_typed": float(kept[typed].mean()) if typed.any() else None,
             "false_candidates_kept": float(kept[~val_lesion].mean()) if (~val_lesion).any() else None,
             "reliability_before": reliability_table(raw, val_lesion),
             "reliability_after": reliability_table(calibrated, val_lesion),
+            "froc": validation_froc(calibrated, val.target, val.group),
         },
     }
+    np.savez(out / "validation_scores.npz", logits=logits, target=val.target, group=val.group)
     _save(model, spec, out, report, val)
     _log(1.0, f"threshold {threshold:.2f}, temperature {temperature:.2f}, validation sensitivity "
               f"{report['validation']['sensitivity']}, false kept {report['validation']['false_candidates_kept']}")
@@ -268,7 +323,16 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--freeze", type=int, default=-1, help="stages frozen with the stem (-1: none)")
     f.add_argument("--epochs", type=int, default=12)
     f.add_argument("--lr", type=float, default=1e-3)
+    f.add_argument("--threshold-rule", choices=("budget", "sensitivity"), default="budget",
+                   help="budget (default): the lowest threshold keeping at most --fp-budget false candidates per "
+                        "validation case; sensitivity: the largest threshold keeping --sensitivity of the validation "
+                        "lesions (--threshold-on)")
+    f.add_argument("--fp-budget", type=float, default=0.1,
+                   help="false candidates per validation case (IRCAD 1 backgrounds) the threshold may keep")
     f.add_argument("--sensitivity", type=float, default=0.95, help="validation sensitivity the threshold keeps")
+    f.add_argument("--threshold-on", choices=("typed", "all"), default="typed",
+                   help="validation lesions the sensitivity is kept on: typed (inserted / phantom lesions, new in every "
+                        "case; default) or all (also IRCAD 1's real tumours, seen in training under other perturbations)")
     f.add_argument("--threads", type=int, default=1)
     f.add_argument("--seed", type=int, default=0)
     return p
