@@ -44,8 +44,9 @@ def load_results_into_scene(volume_node, outdir: str | Path, *, show_3d: bool = 
 
     Reads ``OUTDIR/labelmap.nii.gz`` (required, on the CT grid), ``OUTDIR/probabilities.nrrd`` (optional) and
     the low-confidence candidates (``candidates.nii.gz`` + lesions.json "candidates", optional; hidden nodes of
-    their own, :mod:`.candidates`), and re-measures the lesions with :func:`liverlesion.lesions.lesions_from_labelmap`, which is what the
-    pipeline itself runs, so the numbers equal ``lesions.json``. Warnings in ``lesions.json`` are kept, and so are
+    their own, :mod:`.candidates`), and re-measures the lesions with
+    :func:`liverlesion.lesions.lesions_from_labelmap`, which is what the pipeline itself runs, so the numbers
+    equal ``lesions.json``. Warnings in ``lesions.json`` are kept, and so are
     the crop classifier's probabilities (matched by voxel count and centroid), typed by its ``class_decision``.
 
     Raises:
