@@ -2,11 +2,11 @@
 hidden again by the toggle (which survives Save and reload), never in the lesion table or the exports, and
 promoted to an ordinary lesion when the radiologist says it is real.
 
-Two results with candidates: the phantom's true lesions with the last one made a candidate (fast), and the
-pipeline's own result on real CT (3D-IRCADb patient 1). With the false-positive reduction stage in the bundled
-package, the stage itself makes the candidates (a package copy with a threshold raised until some lesions fall
-under it); before the stage was shipped, the pipeline's last lesions were made candidates the way the stage
-leaves them (ids after the lesions', liver in the labelmap).
+Two results with candidates: the phantom's true lesions with the last one made a candidate the way the stage
+leaves one (ids after the lesions', liver in the labelmap; fast), and the pipeline's own result on real CT
+(3D-IRCADb patient 1) with the bundled package's false-positive reduction stage (a package copy whose threshold is
+raised when no candidate falls under the shipped one). The background worker test runs the real
+``liverlesion.cli.worker`` with that stage on a phantom.
 """
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ def as_candidates(result: SegmentationResult, ids: list[int], probabilities: lis
     )
 
 
+def a_package_with_the_stage(folder):
+    """A copy of the bundled package (whose model.json has the false-positive reduction stage since 1.3.0)."""
+    from liverlesion.model_package import default_model_dir
+
+    shutil.copytree(default_model_dir(), folder)
+    assert "fp_reduction" in json.loads((folder / "model.json").read_text()), "the bundled package has the stage"
+    return folder
+
+
 def phantom_case():
     phantom = generate_phantom(4, shape=(24, 96, 96), n_lesions=3, lesion_classes=("hemangioma", "metastasis"))
     labels = phantom.labels.array
@@ -69,18 +78,12 @@ def phantom_case():
 
 
 def ircad1_case(shared_data, folder):
-    """IRCAD patient 1 through the bundled pipeline; its candidates made by the stage when the package has one."""
+    """IRCAD patient 1 through the bundled pipeline, its candidates made by the package's stage."""
     from liverlesion.inference.pipeline import Segmenter
-    from liverlesion.model_package import default_model_dir
 
     ct = read_volume(shared_data / "ircad" / "3Dircadb1.1" / "ct.nrrd")
-    card = json.loads((default_model_dir() / "model.json").read_text())
-    if "fp_reduction" not in card:
-        result = Segmenter.load(threads=1)(ct, with_probabilities=True)
-        assert len(result.lesions) >= 4
-        return ct, as_candidates(result, [x.id for x in result.lesions[-3:]], [0.23, 0.12, 0.05])
-    package = folder / "raised"
-    shutil.copytree(default_model_dir(), package)
+    package = a_package_with_the_stage(folder / "raised")
+    card = json.loads((package / "model.json").read_text())
     result = Segmenter.load(package, threads=1)(ct, with_probabilities=True)
     scores = sorted(x.lesion_probability for x in result.lesions)
     if not result.candidates and len(scores) >= 2:  # raise the threshold until the less likely half falls under it
@@ -366,32 +369,6 @@ def test_a_background_runs_outputs_bring_their_candidates_hidden(a_ct_node, a_ca
     assert np.array_equal(np.any(list(masks.values()), axis=0), the_candidate_voxels(result))
 
 
-def a_package_with_a_stage(folder):
-    """A copy of the bundled package with a false-positive reduction stage: the shipped one, or (before it was
-    shipped) an untrained network written by the stage's real export code (plumbing only; needs torch)."""
-    from liverlesion.model_package import default_model_dir
-
-    shutil.copytree(default_model_dir(), folder)
-    if "fp_reduction" in json.loads((folder / "model.json").read_text()):
-        return folder
-    torch = pytest.importorskip("torch")
-    from liverlesion.classifier.crops import CropSpec
-    from liverlesion.classifier.export import export_onnx
-    from liverlesion.classifier.fp_filter import add_fp_reduction
-    from liverlesion.classifier.fp_train import FP_CLASSES
-    from liverlesion.networks.resnet_classifier import ResNetClassifier
-
-    stage = folder.parent / "untrained-stage"
-    stage.mkdir()
-    torch.manual_seed(0)
-    spec = CropSpec()
-    export_onnx(ResNetClassifier(spec.n_channels, len(FP_CLASSES), base_channels=4).eval(), stage / "fp_filter.onnx", spec)
-    meta = {"classes": list(FP_CLASSES), "crop_spec": spec.to_json(), "threshold": 0.5, "note": "UNTRAINED (tests)"}
-    (stage / "fp_filter.json").write_text(json.dumps(meta))
-    add_fp_reduction(folder, stage)
-    return folder
-
-
 def run_the_worker(ct_file, outdir, package) -> dict:
     """The background run the module starts (``liverlesion.cli.worker segment``), on ``package``; lesions.json."""
     import subprocess
@@ -417,7 +394,7 @@ def test_a_background_worker_run_with_the_stage_shows_its_candidates_hidden_in_t
 
     phantom = generate_phantom(11, n_lesions=4)
     ct_file = write_volume(tmp_path / "phantom.nrrd", phantom.ct)
-    package = a_package_with_a_stage(tmp_path / "package")
+    package = a_package_with_the_stage(tmp_path / "package")
     report = run_the_worker(ct_file, tmp_path / "first", package)
     scores = sorted(x["lesion_probability"] for x in report["lesions"] + report["candidates"])
     assert len(scores) >= 2, "the phantom gives the stage candidates to score"
