@@ -59,3 +59,16 @@ def test_the_budget_threshold_is_the_lowest_keeping_the_false_candidates_per_cas
     assert budget_threshold(p, false_per_case, 0.0) == 0.71
     assert budget_threshold(p, false_per_case, 2.0) == 0.01
     assert budget_threshold(np.array([0.999, 0.999]), val_false_per_case(np.array([-3, -3]), group[:2]), 0.0) == 0.99
+
+
+def test_an_ensemble_of_fitted_stages_outputs_the_mean_of_their_logits():
+    import torch
+    from liverlesion.classifier.fp_train import _logits, _mean_logits
+    from liverlesion.networks.resnet_classifier import ResNetClassifier
+
+    torch.manual_seed(0)
+    members = [ResNetClassifier(6, 2, base_channels=8, blocks_per_stage=1).eval() for _ in range(2)]
+    crops = np.random.default_rng(0).integers(0, 256, (5, 6, 32, 32), dtype=np.uint8)
+    each = [_logits(m, crops) for m in members]
+    assert not np.allclose(each[0], each[1])
+    assert np.allclose(_logits(_mean_logits(members), crops), (each[0] + each[1]) / 2, atol=1e-5)

@@ -217,28 +217,14 @@ def validation_froc(p_lesion: np.ndarray, target: np.ndarray, group: np.ndarray,
     return rows
 
 
-def run_fit(args: argparse.Namespace) -> int:
-    import torch
-
-    torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    cache = CropSet.concatenate([CropSet.load(path) for path in args.cache])
-    spec = cache.spec
-    is_val = np.char.startswith(cache.group, "val|")
-    train, val = cache.subset(~is_val), cache.subset(is_val & (cache.variant == 0))
-    targets = (train.target != NOT_A_LESION).astype(np.int64)
+def _calibrate(logits: np.ndarray, val: CropSet, args: argparse.Namespace) -> dict:
+    """Temperature (validation NLL), threshold (``--threshold-rule``) and the validation numbers of ``logits``."""
     val_lesion = val.target != NOT_A_LESION
-    classifier_pt = Path(args.classifier_pt) if args.classifier_pt else None
-    model = _network(spec, args, classifier_pt)
-    options = FitOptions(epochs=args.epochs, lr=args.lr, seed=args.seed)
-    history = fit(model, train.crops, targets, options, lambda f, m: _log(f, f"fit: {m}"))
-    logits = _logits(model, val.crops)
     temperature = fit_temperature(logits, val_lesion.astype(np.int64))
     raw, calibrated = lesion_probability(logits), lesion_probability(logits, temperature)
     # IRCAD 1's real tumours are the same 7 tumours in every training case (they score ~1 on validation too) and
-    # would make any threshold look safe: the threshold is judged on the typed validation lesions (inserted with
-    # the case's own seed, phantom lesions), new in every case.
+    # would make any threshold look safe: the sensitivity rule is judged on the typed validation lesions (inserted
+    # with the case's own seed, phantom lesions), new in every case.
     typed = val.target >= 0
     use_typed = args.threshold_on == "typed" and typed.any()
     threshold_positives = typed if use_typed else val_lesion
@@ -247,6 +233,103 @@ def run_fit(args: argparse.Namespace) -> int:
     else:
         threshold = sensitivity_threshold(calibrated, threshold_positives, args.sensitivity)
     kept = calibrated >= threshold
+    return {
+        "temperature": round(float(temperature), 4), "threshold": threshold, "threshold_rule": args.threshold_rule,
+        "fp_budget_per_case": args.fp_budget, "sensitivity_target": args.sensitivity,
+        "threshold_on": "typed" if use_typed else "all", "threshold_positives": int(threshold_positives.sum()),
+        "validation": {
+            "sensitivity": float(kept[val_lesion].mean()) if val_lesion.any() else None,
+            "sensitivity_typed": float(kept[typed].mean()) if typed.any() else None,
+            "false_candidates_kept": float(kept[~val_lesion].mean()) if (~val_lesion).any() else None,
+            "false_per_case": val_false_per_case(val.target, val.group)(calibrated, threshold),
+            "reliability_before": reliability_table(raw, val_lesion),
+            "reliability_after": reliability_table(calibrated, val_lesion),
+            "froc": validation_froc(calibrated, val.target, val.group),
+        },
+    }
+
+
+def _validation_split(paths) -> tuple[CropSet, CropSet]:
+    """``(train, val)`` of the crop caches: groups ``val|...`` (variant 0 only) are the validation split."""
+    cache = CropSet.concatenate([CropSet.load(path) for path in paths])
+    is_val = np.char.startswith(cache.group, "val|")
+    return cache.subset(~is_val), cache.subset(is_val & (cache.variant == 0))
+
+
+def _mean_logits(models):
+    """Several fitted networks as one ``torch.nn.Module``: the mean of their logits."""
+    import torch
+
+    class MeanLogits(torch.nn.Module):
+        def __init__(self, members):
+            super().__init__()
+            self.members = torch.nn.ModuleList(members)
+
+        def forward(self, x):
+            return torch.stack([m(x) for m in self.members]).mean(dim=0)
+
+    return MeanLogits(models).eval()
+
+
+def run_ensemble(args: argparse.Namespace) -> int:
+    """Average the logits of several ``fit`` outputs (seeds), then calibrate and choose the threshold on the
+    validation split exactly as ``fit`` does; writes fp_filter.onnx (one graph) + fp_filter.json (no .pt)."""
+    import torch
+
+    from .export import export_onnx, load_torch
+    from .predict import ClassifierSession
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _, val = _validation_split(args.cache)
+    members, specs = [], []
+    for folder in args.fits:
+        model, spec, classes = load_torch(Path(folder) / "fp_filter.pt")
+        if tuple(classes) != FP_CLASSES:
+            raise SystemExit(f"{folder}: classes {classes}, expected {FP_CLASSES}")
+        members.append(model)
+        specs.append(spec)
+    if any(s != specs[0] for s in specs) or specs[0] != val.spec:
+        raise SystemExit("the members and the caches must share one crop spec")
+    model = _mean_logits(members)
+    logits = _logits(model, val.crops)
+    report = {
+        "command": "python -m liverlesion.classifier.fp_train " + shlex.join(args.argv),
+        "classes": list(FP_CLASSES), "crop_spec": specs[0].to_json(), "channels": list(specs[0].channel_names),
+        "ensemble": {"members": [json.loads((Path(f) / "fp_filter.json").read_text()).get("command") for f in args.fits],
+                     "combination": "mean of the members' logits"},
+        "counts": {"val_lesion": int((val.target != NOT_A_LESION).sum()),
+                   "val_not_a_lesion": int((val.target == NOT_A_LESION).sum())},
+    }
+    report.update(_calibrate(logits, val, args))
+    np.savez(out / "validation_scores.npz", logits=logits, target=val.target, group=val.group)
+    export_onnx(model, out / "fp_filter.onnx", specs[0])
+    session = ClassifierSession.from_files(out / "fp_filter.onnx", specs[0], FP_CLASSES, threads=1)
+    onnx = session.probabilities(val.crops.astype(np.float32) / 255.0)[:, 1]
+    report["onnx_max_abs_difference_vs_torch"] = float(np.abs(onnx - lesion_probability(logits)).max()) if len(onnx) else 0.0
+    (out / "fp_filter.json").write_text(json.dumps(report, indent=2))
+    _log(1.0, f"ensemble of {len(members)}: threshold {report['threshold']:.2f}, temperature "
+              f"{report['temperature']:.2f}, validation {report['validation']['sensitivity_typed']} of typed lesions, "
+              f"{report['validation']['false_per_case']:.3f} false per case")
+    return 0
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    train, val = _validation_split(args.cache)
+    spec = train.spec
+    targets = (train.target != NOT_A_LESION).astype(np.int64)
+    val_lesion = val.target != NOT_A_LESION
+    classifier_pt = Path(args.classifier_pt) if args.classifier_pt else None
+    model = _network(spec, args, classifier_pt)
+    options = FitOptions(epochs=args.epochs, lr=args.lr, seed=args.seed)
+    history = fit(model, train.crops, targets, options, lambda f, m: _log(f, f"fit: {m}"))
+    logits = _logits(model, val.crops)
     report = {
         "command": "python -m liverlesion.classifier.fp_train " + shlex.join(args.argv),
         "classes": list(FP_CLASSES), "crop_spec": spec.to_json(), "channels": list(spec.channel_names),
@@ -254,20 +337,11 @@ def run_fit(args: argparse.Namespace) -> int:
         "loss_per_epoch": [round(v, 4) for v in history["loss"]], "seconds": round(history["seconds"], 1),
         "counts": {"train_lesion": int(targets.sum()), "train_not_a_lesion": int((targets == 0).sum()),
                    "val_lesion": int(val_lesion.sum()), "val_not_a_lesion": int((~val_lesion).sum())},
-        "temperature": round(float(temperature), 4), "threshold": threshold, "sensitivity_target": args.sensitivity,
-        "threshold_rule": args.threshold_rule, "fp_budget_per_case": args.fp_budget,
-        "threshold_on": "typed" if use_typed else "all", "threshold_positives": int(threshold_positives.sum()),
-        "validation": {
-            "sensitivity": float(kept[val_lesion].mean()) if val_lesion.any() else None,
-            "sensitivity_typed": float(kept[typed].mean()) if typed.any() else None,
-            "false_candidates_kept": float(kept[~val_lesion].mean()) if (~val_lesion).any() else None,
-            "reliability_before": reliability_table(raw, val_lesion),
-            "reliability_after": reliability_table(calibrated, val_lesion),
-            "froc": validation_froc(calibrated, val.target, val.group),
-        },
     }
+    report.update(_calibrate(logits, val, args))
     np.savez(out / "validation_scores.npz", logits=logits, target=val.target, group=val.group)
     _save(model, spec, out, report, val)
+    threshold, temperature = report["threshold"], report["temperature"]
     _log(1.0, f"threshold {threshold:.2f}, temperature {temperature:.2f}, validation sensitivity "
               f"{report['validation']['sensitivity']}, false kept {report['validation']['false_candidates_kept']}")
     return 0
@@ -323,26 +397,36 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--freeze", type=int, default=-1, help="stages frozen with the stem (-1: none)")
     f.add_argument("--epochs", type=int, default=12)
     f.add_argument("--lr", type=float, default=1e-3)
-    f.add_argument("--threshold-rule", choices=("budget", "sensitivity"), default="budget",
+    f.add_argument("--threads", type=int, default=1)
+    f.add_argument("--seed", type=int, default=0)
+    e = sub.add_parser("ensemble", help="one stage from several fits (mean logits), calibrated and thresholded again")
+    e.add_argument("--fits", required=True, nargs="+", help="fit output folders (fp_filter.pt)")
+    e.add_argument("--cache", required=True, nargs="+", help="crop caches: their validation split is used")
+    e.add_argument("--out", required=True)
+    e.add_argument("--threads", type=int, default=1)
+    for q in (f, e):
+        _threshold_arguments(q)
+    return p
+
+
+def _threshold_arguments(q: argparse.ArgumentParser) -> None:
+    q.add_argument("--threshold-rule", choices=("budget", "sensitivity"), default="budget",
                    help="budget (default): the lowest threshold keeping at most --fp-budget false candidates per "
                         "validation case; sensitivity: the largest threshold keeping --sensitivity of the validation "
                         "lesions (--threshold-on)")
-    f.add_argument("--fp-budget", type=float, default=0.1,
+    q.add_argument("--fp-budget", type=float, default=0.1,
                    help="false candidates per validation case (IRCAD 1 backgrounds) the threshold may keep")
-    f.add_argument("--sensitivity", type=float, default=0.95, help="validation sensitivity the threshold keeps")
-    f.add_argument("--threshold-on", choices=("typed", "all"), default="typed",
+    q.add_argument("--sensitivity", type=float, default=0.95, help="validation sensitivity the threshold keeps")
+    q.add_argument("--threshold-on", choices=("typed", "all"), default="typed",
                    help="validation lesions the sensitivity is kept on: typed (inserted / phantom lesions, new in every "
                         "case; default) or all (also IRCAD 1's real tumours, seen in training under other perturbations)")
-    f.add_argument("--threads", type=int, default=1)
-    f.add_argument("--seed", type=int, default=0)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     args.argv = argv
-    return {"mine": run_mine, "negatives": run_negatives, "fit": run_fit}[args.action](args)
+    return {"mine": run_mine, "negatives": run_negatives, "fit": run_fit, "ensemble": run_ensemble}[args.action](args)
 
 
 if __name__ == "__main__":
