@@ -34,7 +34,7 @@ def run(model: str | None, cases: list[Path], out: Path, threads: int) -> dict:
     from liverlesion.inference.pipeline import Segmenter
 
     segmenter = Segmenter.load(model, threads=threads)
-    threshold = getattr(segmenter, "lesion_threshold", None)
+    threshold = None if segmenter.fp_filter is None else segmenter.fp_filter.threshold
     records = []
     for case in cases:
         ct, labels = read_labelled_case(case)
