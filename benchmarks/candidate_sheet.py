@@ -49,7 +49,7 @@ def draw(items: list[dict], title: str, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     rows = max(1, int(np.ceil(len(items) / COLUMNS)))
-    fig, axes = plt.subplots(rows, COLUMNS, figsize=(2.4 * COLUMNS, 2.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, COLUMNS, figsize=(2.4 * COLUMNS, 3.0 * rows + 0.4), squeeze=False)
     for ax in axes.ravel():
         ax.axis("off")
     for ax, item in zip(axes.ravel(), items, strict=False):
