@@ -71,8 +71,10 @@ def test_every_good_study_is_done_and_the_bad_file_is_recorded_with_its_one_line
     assert not (outdir / "broken").exists()
     for name in GOOD:
         assert (outdir / name / "done.json").is_file()
+        has_candidates = bool(json.loads((outdir / name / "lesions.json").read_text()).get("candidates"))
         assert {p.name for p in (outdir / name).iterdir()} == {
-            "done.json", "labelmap.nii.gz", "segmentation.seg.nrrd", "lesions.json", "lesions.csv"}
+            "done.json", "labelmap.nii.gz", "segmentation.seg.nrrd", "lesions.json", "lesions.csv",
+            *(["candidates.nii.gz"] if has_candidates else [])}  # the low-confidence candidates' masks
     assert list((outdir / ".cohort" / "staging").iterdir()) == []
 
 
