@@ -9,19 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, byTestId, text, viewImage, waitForNewFrame } from './page_helpers.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const out = { timings_ms: {}, console_errors: [] };
-const byTestId = (id) => `[data-testid="${id}"]`;
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-async function text(page, id) {
-  return (await page.locator(byTestId(id)).first().textContent({ timeout: 2000 }).catch(() => '')).trim();
-}
-
 async function tableRows(page, id) {
   return page.locator(byTestId(id)).evaluateAll((rows) => rows.map((r) => ({
     id: Number(r.dataset.lesionId || r.dataset.candidateId),
@@ -29,20 +20,6 @@ async function tableRows(page, id) {
     volume_ml: Number(r.dataset.volumeMl),
     cells: [...r.querySelectorAll('td')].map((td) => td.textContent.trim()),
   })));
-}
-
-async function viewImage(page, view) {
-  return page.locator(byTestId(`view-${view}`)).locator('xpath=..').locator('img.image-display-area').getAttribute('src');
-}
-
-async function waitForNewFrame(page, view, previous, timeout = 60000) {
-  const start = Date.now();
-  for (;;) {
-    const src = await viewImage(page, view).catch(() => null);
-    if (src && src !== previous) return Date.now() - start;
-    if (Date.now() - start > timeout) throw new Error(`view ${view}: no new frame within ${timeout} ms`);
-    await page.waitForTimeout(20);
-  }
 }
 
 // The axial view's current frame as a PNG file (the element's screenshot).

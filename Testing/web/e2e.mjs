@@ -11,33 +11,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, byTestId, viewImage, waitForNewFrame } from './page_helpers.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const out = { steps: [], timings_ms: {}, console_errors: [] };
-const byTestId = (id) => `[data-testid="${id}"]`;
 
-// DESIGN.md's Chromium flags; the fresh --user-data-dir comes from launchPersistentContext.
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-async function viewImage(page, view) {
-  return page.locator(byTestId(`view-${view}`)).locator('xpath=..').locator('img.image-display-area').getAttribute('src');
-}
-
-// Resolves once the view shows a frame other than `previous` (a new image came over the websocket), with the
-// milliseconds it took; `timeout` only guards against a hung page.
-async function waitForNewFrame(page, view, previous, timeout = 60000) {
-  const start = Date.now();
-  for (;;) {
-    const src = await viewImage(page, view).catch(() => null);
-    if (src && src !== previous) return Date.now() - start;
-    if (Date.now() - start > timeout) throw new Error(`view ${view}: no new frame within ${timeout} ms`);
-    await page.waitForTimeout(10);
-  }
-}
-
+// DESIGN.md's Chromium flags (page_helpers.mjs); the fresh --user-data-dir comes from launchPersistentContext.
 // Starts recording, in the page, every progress value the bar shows while the Cancel button is there (a run is
 // in progress) and whether the lesion table had a row yet; `progressSeen` reads the record.
 async function recordProgress(page) {
@@ -135,7 +114,7 @@ try {
   const before = await viewImage(page, 'axial');
   const running = await page.getAttribute(byTestId('segment-button'), 'data-runs');
   await page.click(byTestId('wl-liver'));
-  out.timings_ms.click_to_frame_while_running = await waitForNewFrame(page, 'axial', before);
+  out.timings_ms.click_to_frame_while_running = await waitForNewFrame(page, 'axial', before, 60000, 10);
   out.still_running_when_frame_came = (await page.locator(byTestId('cancel-button')).count()) > 0;
   out.progress_when_frame_came = Number(await page.getAttribute(byTestId('progress-bar'), 'aria-valuenow'));
   await page.locator(`${byTestId('lesion-row')}, ${byTestId('no-lesions')}, ${byTestId('error-message')}`)
@@ -160,7 +139,7 @@ try {
     let frame = await viewImage(page, 'axial');
     t0 = Date.now();
     await page.click(`${byTestId('lesion-row')}[data-lesion-id="${target.id}"]`);
-    await waitForNewFrame(page, 'axial', frame);
+    await waitForNewFrame(page, 'axial', frame, 60000, 10);
     out.timings_ms.row_click_to_jump = Date.now() - t0;
     await page.waitForTimeout(1500);
     out.screenshots.jumped = await shot(page, '03_jumped_to_lesion');
@@ -185,7 +164,7 @@ try {
     }
     t0 = Date.now();
     await page.mouse.up();
-    out.timings_ms.paint_release_to_frame = await waitForNewFrame(page, 'axial', frame);
+    out.timings_ms.paint_release_to_frame = await waitForNewFrame(page, 'axial', frame, 60000, 10);
     out.frame_after_paint_release = true;
     await page.waitForTimeout(1500);
     out.screenshots.painted = await shot(page, '04_painted');
@@ -228,7 +207,7 @@ try {
   out.rows_after_png = await rows(page);
   const frame = await viewImage(page, 'axial');
   await page.click(byTestId('fit-views'));
-  out.timings_ms.fit_click_to_frame_after_error = await waitForNewFrame(page, 'axial', frame);
+  out.timings_ms.fit_click_to_frame_after_error = await waitForNewFrame(page, 'axial', frame, 60000, 10);
   out.frame_after_fit_click_after_error = true;
   out.segment_enabled_after_png = await segment.isEnabled();
   out.ok = true;

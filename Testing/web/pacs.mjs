@@ -9,19 +9,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, byTestId, text, viewImage, waitForNewFrame } from './page_helpers.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const out = { timings_ms: {}, console_errors: [] };
-const byTestId = (id) => `[data-testid="${id}"]`;
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-async function text(page, id) {
-  return (await page.locator(byTestId(id)).first().textContent({ timeout: 2000 }).catch(() => '')).trim();
-}
-
 async function studies(page) {
   return page.locator(byTestId('pacs-study-row')).evaluateAll((rows) => rows.map((r) => ({
     study_uid: r.dataset.studyUid, patient_id: r.dataset.patientId,
@@ -33,20 +24,6 @@ async function rows(page) {
   return page.locator(byTestId('lesion-row')).evaluateAll((elements) => elements.map((e) => ({
     id: Number(e.dataset.lesionId), lesion_class: e.dataset.lesionClass, volume_ml: Number(e.dataset.volumeMl),
   })));
-}
-
-async function viewImage(page, view) {
-  return page.locator(byTestId(`view-${view}`)).locator('xpath=..').locator('img.image-display-area').getAttribute('src');
-}
-
-async function waitForNewFrame(page, view, previous, timeout = 60000) {
-  const start = Date.now();
-  for (;;) {
-    const src = await viewImage(page, view).catch(() => null);
-    if (src && src !== previous) return Date.now() - start;
-    if (Date.now() - start > timeout) throw new Error(`view ${view}: no new frame within ${timeout} ms`);
-    await page.waitForTimeout(20);
-  }
 }
 
 async function waitForCounter(page, id, attribute, above, timeout) {

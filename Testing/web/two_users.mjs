@@ -12,19 +12,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS, byTestId, text } from './page_helpers.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const out = { users: {}, timings_ms: {} };
-const byTestId = (id) => `[data-testid="${id}"]`;
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-async function text(page, id) {
-  return (await page.locator(byTestId(id)).first().textContent({ timeout: 5000 }).catch(() => '')).trim();
-}
-
 async function rows(page) {
   return page.locator(byTestId('lesion-row')).evaluateAll((elements) => elements.map((e) => ({
     id: Number(e.dataset.lesionId),
@@ -102,13 +93,13 @@ try {
     t0 = Date.now();
     await load(user.page, user);
     user.seen.load_ms = Date.now() - t0;
-    user.seen.info_after_load = await text(user.page, 'info-message');
-    user.seen.error_after_load = await text(user.page, 'error-text');
-    user.seen.identity_after_load = await text(user.page, 'patient-identity');
+    user.seen.info_after_load = await text(user.page, 'info-message', 5000);
+    user.seen.error_after_load = await text(user.page, 'error-text', 5000);
+    user.seen.identity_after_load = await text(user.page, 'patient-identity', 5000);
     for (const other of users) {
       if (other !== user) {
         other.seen.identities_seen_while_others_loaded = other.seen.identities_seen_while_others_loaded || [];
-        other.seen.identities_seen_while_others_loaded.push(await text(other.page, 'patient-identity'));
+        other.seen.identities_seen_while_others_loaded.push(await text(other.page, 'patient-identity', 5000));
       }
     }
   }
@@ -127,9 +118,9 @@ try {
   for (const u of users) {
     u.seen.samples = await stopSampling(u.page);
     u.seen.rows = await rows(u.page);
-    u.seen.identity_after_run = await text(u.page, 'patient-identity');
-    u.seen.info_after_run = await text(u.page, 'info-message');
-    u.seen.error_after_run = await text(u.page, 'error-text');
+    u.seen.identity_after_run = await text(u.page, 'patient-identity', 5000);
+    u.seen.info_after_run = await text(u.page, 'info-message', 5000);
+    u.seen.error_after_run = await text(u.page, 'error-text', 5000);
     u.seen.runs_started = Number(await u.page.getAttribute(byTestId('segment-button'), 'data-runs'));
   }
   for (const u of users) {
