@@ -34,7 +34,6 @@ from .scene_state import (
     REF_CANDIDATES,
     REF_CANDIDATES_OF,
     REF_PROBABILITIES,
-    REF_VOLUME,
     TAG_CLASS,
     TAG_LESION_ID,
     TAG_LESION_PROBABILITY,
@@ -44,12 +43,12 @@ from .scene_state import (
 from .segments import (
     _describe_segment,
     _import_labels,
-    ensure_segmentation_converters,
     liver_segment_id,
+    new_segmentation_on,
     segment_class_hint,
     segment_crops,
 )
-from .vtk_bridge import batch_modify, follow_transform, oriented_image, scene_of, segment_tag, slicer
+from .vtk_bridge import batch_modify, oriented_image, scene_of, segment_tag, slicer
 
 #: The candidate table's columns: the lesion table's, then the false-positive reduction stage's P(lesion).
 LESION_PROBABILITY_COLUMN = "P(lesion)"
@@ -91,15 +90,8 @@ def add_candidate_nodes(nodes: LesionNodes, candidates: Sequence[Lesion], instan
         return nodes
     volume_node, result_node = nodes.volume, nodes.segmentation
     scene = scene_of(volume_node)
-    ensure_segmentation_converters(scene)
     base = volume_node.GetName() or "CT"
-    segmentation_node = scene.AddNewNodeByClass(
-        "vtkMRMLSegmentationNode", scene.GenerateUniqueName(f"{base} low-confidence candidates")
-    )
-    segmentation_node.CreateDefaultDisplayNodes()
-    follow_transform(segmentation_node, volume_node)
-    segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
-    segmentation_node.SetNodeReferenceID(REF_VOLUME, volume_node.GetID())
+    segmentation_node = new_segmentation_on(volume_node, f"{base} low-confidence candidates")
     segmentation_node.SetNodeReferenceID(REF_CANDIDATES_OF, result_node.GetID())
     ids = [candidate.id for candidate in candidates]
     instances = np.asarray(instances)

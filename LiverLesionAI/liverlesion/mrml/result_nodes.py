@@ -14,17 +14,16 @@ from .scene_state import (
     REF_LABELS,
     REF_PROBABILITIES,
     REF_TABLE,
-    REF_VOLUME,
     LesionNodes,
 )
 from .segments import (
     LIVER_OPACITY_3D,
     add_lesion_segments,
     add_liver_segment,
-    ensure_segmentation_converters,
+    new_segmentation_on,
 )
 from .volumes import volume_node_to_volume
-from .vtk_bridge import follow_transform, scene_of
+from .vtk_bridge import scene_of
 
 
 def segment_volume_node(volume_node, *, progress: ProgressCallback | None = None, **options) -> LesionNodes:
@@ -62,17 +61,8 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
         raise ValueError(
             f"result grid {result.labelmap.shape} differs from the volume {volume_node.GetName()!r} grid"
         )
-    ensure_segmentation_converters(scene)
     base = volume_node.GetName() or "CT"
-    segmentation_node = scene.AddNewNodeByClass(
-        "vtkMRMLSegmentationNode", scene.GenerateUniqueName(f"{base} lesions")
-    )
-    segmentation_node.CreateDefaultDisplayNodes()
-    # Transform first: the reference geometry is taken relative to the segmentation's own parent transform, so
-    # set the other way round a CT under a transform would get it twice.
-    follow_transform(segmentation_node, volume_node)
-    segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
-    segmentation_node.SetNodeReferenceID(REF_VOLUME, volume_node.GetID())
+    segmentation_node = new_segmentation_on(volume_node, f"{base} lesions")
 
     liver_id = add_liver_segment(segmentation_node, volume_node, result.labelmap.array == LIVER)
     segmentation_node.SetAttribute(ATTR_LIVER_SEGMENT, liver_id)

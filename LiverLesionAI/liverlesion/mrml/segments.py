@@ -20,8 +20,16 @@ from ..terminology import (
     liver_color,
     liver_terminology,
 )
-from .scene_state import ATTR_LIVER_SEGMENT, TAG_CLASS, TAG_LESION_ID
-from .vtk_bridge import ijk_to_ras_vtk, numpy_support, oriented_image, segment_tag, slicer
+from .scene_state import ATTR_LIVER_SEGMENT, REF_VOLUME, TAG_CLASS, TAG_LESION_ID
+from .vtk_bridge import (
+    follow_transform,
+    ijk_to_ras_vtk,
+    numpy_support,
+    oriented_image,
+    scene_of,
+    segment_tag,
+    slicer,
+)
 
 #: 3D opacity of the liver segment, so the lesions inside it show.
 LIVER_OPACITY_3D = 0.3
@@ -45,6 +53,23 @@ def ensure_segmentation_converters(scene) -> None:
     logic = slicer.vtkSlicerSegmentationsModuleLogic()
     logic.SetMRMLScene(scene)
     _CONVERTER_LOGICS.append(logic)
+
+
+def new_segmentation_on(volume_node, name: str):
+    """A new, empty ``vtkMRMLSegmentationNode`` named ``name`` (made unique) on ``volume_node``'s grid: display nodes,
+    the volume's parent transform, its reference geometry and the :data:`REF_VOLUME` reference.
+
+    The transform is set first: the reference geometry is taken relative to the segmentation's own parent
+    transform, so set the other way round a CT under a transform would get it twice.
+    """
+    scene = scene_of(volume_node)
+    ensure_segmentation_converters(scene)
+    segmentation_node = scene.AddNewNodeByClass("vtkMRMLSegmentationNode", scene.GenerateUniqueName(name))
+    segmentation_node.CreateDefaultDisplayNodes()
+    follow_transform(segmentation_node, volume_node)
+    segmentation_node.SetReferenceImageGeometryParameterFromVolumeNode(volume_node)
+    segmentation_node.SetNodeReferenceID(REF_VOLUME, volume_node.GetID())
+    return segmentation_node
 
 
 def _import_labels(segmentation_node, volume_node, labels: np.ndarray) -> dict[int, str]:
