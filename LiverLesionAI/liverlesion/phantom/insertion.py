@@ -8,7 +8,7 @@ from scipy import ndimage
 from ..errors import InvalidInputError
 from ..labels import LIVER
 from ..volume import Volume
-from .lesions import draw_classes, draw_spec, place_lesions, render_lesion
+from .lesions import FLASH_MAX_MM, FLASH_PROBABILITY, draw_classes, draw_spec, place_lesions, render_lesion
 from .record import Phantom, PhantomLesion
 
 #: Upper end of the random lesion count when ``n_lesions`` is None.
@@ -46,7 +46,8 @@ def estimate_liver_contrast(ct: np.ndarray, liver_mask: np.ndarray) -> tuple[flo
 
 
 def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: int | None = None,
-                   lesion_classes=None) -> Phantom:
+                   lesion_classes=None, flash_probability: float = FLASH_PROBABILITY,
+                   flash_max_mm: float = FLASH_MAX_MM) -> Phantom:
     """Insert typed lesions fully inside ``liver_mask`` of a real CT.
 
     Lesion HU follows the same model as :func:`generate_phantom` relative to this CT's own liver and blood-pool
@@ -59,6 +60,7 @@ def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: 
         seed: numpy Generator seed (deterministic).
         n_lesions: number of lesions (None: random 1..MAX_RANDOM_LESIONS).
         lesion_classes: subset of ("cyst", "hemangioma", "metastasis").
+        flash_probability, flash_max_mm: share of flash-filling hemangiomas (see :func:`draw_spec`).
 
     Returns:
         Phantom with the modified int16 ``ct``, labels (1 where ``liver_mask``, 2-4 inside inserted lesions)
@@ -70,7 +72,8 @@ def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: 
     liver_hu, blood_hu, _ = estimate_liver_contrast(array, mask)
     sx, sy, sz = ct.spacing
     count = int(rng.integers(1, MAX_RANDOM_LESIONS + 1)) if n_lesions is None else int(n_lesions)
-    specs = [draw_spec(rng, name) for name in draw_classes(rng, count, lesion_classes)]
+    specs = [draw_spec(rng, name, flash_probability=flash_probability, flash_max_mm=flash_max_mm)
+             for name in draw_classes(rng, count, lesion_classes)]
     # Rescale the model's absolute lesion HU to this CT's liver: keep the lesion-to-liver contrast of the model.
     scale = np.asarray(ct.spacing)
 

@@ -51,8 +51,18 @@ def draw_classes(rng: np.random.Generator, n: int, lesion_classes=None) -> list[
     return [dominant if rng.uniform() < 0.6 else str(rng.choice(allowed)) for _ in range(n)]
 
 
-def draw_spec(rng: np.random.Generator, lesion_class: str, diameter_mm: float | None = None) -> LesionSpec:
-    """A random lesion of ``lesion_class``; diameter log-uniform in the class's typical range when not given."""
+#: Flash-filling hemangiomas (homogeneous, at blood-pool HU): chance among hemangiomas under the size limit.
+FLASH_PROBABILITY, FLASH_MAX_MM = 0.4, 15.0
+
+
+def draw_spec(rng: np.random.Generator, lesion_class: str, diameter_mm: float | None = None, *,
+              flash_probability: float = FLASH_PROBABILITY, flash_max_mm: float = FLASH_MAX_MM) -> LesionSpec:
+    """A random lesion of ``lesion_class``; diameter log-uniform in the class's typical range when not given.
+
+    ``flash_probability`` / ``flash_max_mm``: a hemangioma smaller than ``flash_max_mm`` is flash-filling with this
+    chance (training can raise both to show more of these vessel-like lesions; the defaults draw the same random
+    numbers as ever, so phantoms and held-out cases of a seed do not change).
+    """
     typical = {"cyst": (5.0, 45.0), "hemangioma": (6.0, 60.0), "metastasis": (5.0, 50.0)}[lesion_class]
     if diameter_mm is None:
         diameter_mm = float(np.exp(rng.uniform(np.log(typical[0]), np.log(typical[1]))))
@@ -72,7 +82,7 @@ def draw_spec(rng: np.random.Generator, lesion_class: str, diameter_mm: float | 
     elif lesion_class == "hemangioma":
         p["interior_hu"] = a.uniform(rng, a.HEMANGIOMA_INTERIOR_HU)
         p["edge_mm"] = a.HEMANGIOMA_EDGE_MM
-        flash = diameter_mm < 15 and rng.uniform() < 0.4
+        flash = diameter_mm < flash_max_mm and rng.uniform() < flash_probability
         p["fill"] = 1.0 if flash else 0.0  # fill fraction of the centripetal enhancement
         n = int(rng.integers(8, 16))
         dirs = rng.normal(size=(n, 3))

@@ -29,6 +29,8 @@ class AugmentOptions:
     noise_std: float = 0.03  # Gaussian noise, in normalised units
     blur_sigma: float = 1.0  # Gaussian blur sigma upper bound, pixels
     liver_perturb_px: int = 3  # stage 2: dilate/erode the liver channel by up to this many pixels
+    hu_noise_std: float = 0.0  # real-CT noise: extra correlated noise of s.d. up to this many HU (half the samples)
+    quantise_probability: float = 0.0  # chance of 8-bit storage: clipped to a soft-tissue window, 256 levels
 
     @classmethod
     def none(cls) -> AugmentOptions:
@@ -62,12 +64,35 @@ def perturb_liver(liver: np.ndarray, rng: np.random.Generator, max_px: int) -> n
     return operation(liver > 0, iterations=abs(steps)).astype(np.uint8)
 
 
+def scanner_degradation(image_hu: np.ndarray, rng: np.random.Generator, options: AugmentOptions) -> np.ndarray:
+    """Noise of a real scanner and 8-bit storage, in HU, on ``(k, H, W)`` context slices.
+
+    Noise: with chance 0.5, Gaussian noise of s.d. uniform in [0, ``hu_noise_std``] HU, smoothed in-plane by a
+    kernel of sigma 0–0.8 px (sharp vs smooth reconstruction kernels). 8-bit: with chance
+    ``quantise_probability``, HU clipped to a soft-tissue window (width 350–500, level 40–90) and rounded to 256
+    levels, as in data exported through an 8-bit viewer. Draws no random number when both are off.
+    """
+    if options.hu_noise_std > 0 and rng.random() < 0.5:
+        noise = rng.normal(0.0, rng.uniform(0.0, options.hu_noise_std), image_hu.shape).astype(np.float32)
+        sigma = rng.uniform(0.0, 0.8)
+        if sigma > 0.3:
+            noise = np.stack([ndimage.gaussian_filter(n, sigma) for n in noise]) * np.float32(1.0 + sigma)
+        image_hu = image_hu + noise
+    if options.quantise_probability > 0 and rng.random() < options.quantise_probability:
+        width, level = rng.uniform(350.0, 500.0), rng.uniform(40.0, 90.0)
+        low = level - width / 2
+        step = width / 255.0
+        image_hu = np.rint((np.clip(image_hu, low, low + width) - low) / step) * step + low
+    return image_hu.astype(np.float32, copy=False)
+
+
 def normalise(
     image_hu: np.ndarray, window: tuple[float, float], rng: np.random.Generator | None, options: AugmentOptions
 ) -> np.ndarray:
     """Window to [0, 1] with optional HU scale/shift, window jitter, noise and blur."""
     low, high = window
     if rng is not None:
+        image_hu = scanner_degradation(image_hu, rng, options)
         if options.hu_scale > 0 or options.hu_shift > 0:
             image_hu = image_hu * (1 + rng.uniform(-options.hu_scale, options.hu_scale)) + rng.uniform(
                 -options.hu_shift, options.hu_shift

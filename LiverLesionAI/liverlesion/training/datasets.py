@@ -50,6 +50,42 @@ class StageCase:
         if self.lesion_slices.size == 0:
             positive = (self.target > 0) & (self.target != IGNORE)
             self.lesion_slices = np.flatnonzero(positive.any(axis=(1, 2)))
+        self._hard_negatives: np.ndarray | None = None
+
+    def hard_negatives(self) -> np.ndarray:
+        """``(N, 3)`` int ``(z, y, x)``: liver voxels that are no lesion and look unlike the liver around them.
+
+        What a lesion network confuses with lesions on real CT: contrast-filled vessel branches and the hilum
+        (brighter than the liver), fissures, fat and partial volume at the edge (darker). A voxel counts when
+        it lies in the liver, at least 3 voxels from any lesion, and its HU departs from the liver's median
+        by more than :data:`HARD_NEGATIVE_HU`. At most :data:`HARD_NEGATIVE_POINTS` points (a fixed sub-sample),
+        computed once per case.
+        """
+        if self._hard_negatives is None:
+            self._hard_negatives = find_hard_negatives(self.ct, self.target, self.liver)
+        return self._hard_negatives
+
+
+#: HU departure from the liver's median that makes a no-lesion liver voxel a hard negative (vessel, fissure).
+HARD_NEGATIVE_HU = 30.0
+HARD_NEGATIVE_POINTS = 20_000
+
+
+def find_hard_negatives(ct: np.ndarray, target: np.ndarray, liver: np.ndarray) -> np.ndarray:
+    """See :meth:`StageCase.hard_negatives`: ``(N, 3)`` int64 ``(z, y, x)`` (N = 0 when the liver is empty)."""
+    from scipy import ndimage
+
+    inside = liver > 0
+    if not inside.any():
+        return np.zeros((0, 3), dtype=np.int64)
+    lesion = (target > 0) & (target != IGNORE)
+    near_lesion = ndimage.binary_dilation(lesion, iterations=3) if lesion.any() else lesion
+    median = float(np.median(ct[inside & ~lesion])) if (inside & ~lesion).any() else float(np.median(ct[inside]))
+    points = np.argwhere(inside & ~near_lesion & (np.abs(ct - median) > HARD_NEGATIVE_HU))
+    if len(points) > HARD_NEGATIVE_POINTS:
+        keep = np.random.default_rng(len(points)).choice(len(points), HARD_NEGATIVE_POINTS, replace=False)
+        points = points[np.sort(keep)]
+    return points.astype(np.int64)
 
 
 def liver_box(liver: np.ndarray, spacing_xyz, margin_mm: float) -> tuple[slice, slice, slice]:
@@ -97,10 +133,12 @@ class CaseStore:
     (``cache_dir``) across runs.
     """
 
-    def __init__(self, specs, stage: StageConfig, config: CascadeConfig, seed: int = 0, cache_dir=None, log=None):
+    def __init__(self, specs, stage: StageConfig, config: CascadeConfig, seed: int = 0, cache_dir=None, log=None,
+                 insertion: dict | None = None):
         from .sources import load_spec
 
         self.stage, self.config, self.seed = stage, config, seed
+        self.insertion = dict(insertion or {})  # keyword options of insert_lesions for inserted: cases
         self.raw: list[RawCase | None] = []
         loaded: dict[str, list[RawCase]] = {}
         for repeat, spec in enumerate(specs):
@@ -136,7 +174,7 @@ class CaseStore:
         for index, raw in enumerate(self.raw):
             if raw is not None and raw.regenerate_seed is not None:
                 seed = raw.regenerate_seed * 10_007 + epoch
-                case = insert_into(raw, seed)
+                case = insert_into(raw, seed, **self.insertion)
                 if self.stage.name == "liver":
                     case = insert_masses_into(case, seed)
                 prepared.append(prepare_case(case, self.stage, self.config))

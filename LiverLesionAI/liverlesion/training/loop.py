@@ -193,7 +193,7 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     specs = [DataSpec.parse(text) for text in options.data]
     cache = options.cache_dir
-    store = CaseStore(specs, stage, config, options.seed, cache, say)
+    store = CaseStore(specs, stage, config, options.seed, cache, say, insertion=options.insertion)
     val_store = (
         CaseStore([DataSpec.parse(t) for t in options.val_data], stage, config, options.seed + 7, cache, say)
         if options.val_data
@@ -236,7 +236,8 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         freeze_encoder_levels(model, phase.frozen_levels)
         trained = wrap(model, context)
         trained.train()
-        sampling = SamplingOptions(phase.sampling_mode, options.effective_patch_size, options.lesion_fraction)
+        sampling = SamplingOptions(phase.sampling_mode, options.effective_patch_size, options.lesion_fraction,
+                                   options.hard_negative_fraction, options.untyped_as_lesion)
         losses, class_losses, started = [], [], time.perf_counter()
         bar = _progress_bar(options.steps_per_epoch, f"{options.stage} epoch {epoch + 1}/{options.epochs} [{phase.name}]", context)
         for step in range(options.steps_per_epoch):

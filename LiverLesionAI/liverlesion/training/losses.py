@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .datasets import IGNORE
+from .datasets import IGNORE, UNTYPED
 
 
 def binary_logits(logits: torch.Tensor) -> torch.Tensor:
@@ -36,7 +36,21 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, ignore_index: int
 
 
 def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, dice_weight: float = 1.0) -> torch.Tensor:
-    """Cross-entropy (ignoring :data:`IGNORE`) + ``dice_weight`` × soft Dice loss."""
+    """Cross-entropy (ignoring :data:`IGNORE`) + ``dice_weight`` × soft Dice loss.
+
+    Pixels of a lesion of unknown type (:data:`UNTYPED`, multi-class lesion logits only) take a partial-label
+    cross-entropy, ``−log Σ_{k ≥ 1} p_k`` (any lesion class is right, background is wrong), in the same mean as
+    the typed pixels; the Dice term ignores them.
+    """
+    untyped = target == UNTYPED
+    if logits.shape[1] > UNTYPED - 1 and bool(untyped.any()):
+        typed_target = target.masked_fill(untyped, IGNORE)
+        log_p = torch.log_softmax(logits.float(), dim=1)
+        typed = typed_target != IGNORE
+        typed_nll = -log_p.gather(1, typed_target.clamp(0, logits.shape[1] - 1).unsqueeze(1)).squeeze(1)[typed]
+        untyped_nll = -torch.logsumexp(log_p[:, 1:], dim=1)[untyped]
+        ce = torch.cat([typed_nll, untyped_nll]).mean()
+        return ce + dice_weight * soft_dice_loss(logits, typed_target)
     if bool((target != IGNORE).any()):
         ce = F.cross_entropy(logits.float(), target, ignore_index=IGNORE)
     else:

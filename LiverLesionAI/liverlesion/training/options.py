@@ -4,7 +4,7 @@
 A config file holds any of the option names below as keys, plus optionally ``"cascade"`` (a
 ``CascadeConfig.to_dict()``, partial allowed) to change spacings, windows or network widths, and
 ``"augmentation"`` (any fields of :class:`~liverlesion.training.augment.AugmentOptions`) to change the strength of
-each augmentation.
+each augmentation, and ``"insertion"`` (:data:`INSERTION_OPTIONS`) for the lesions inserted into real livers.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from .methods import METHODS
+
+#: Keys of the ``"insertion"`` config entry: options of synthetic lesions inserted into real livers (inserted:).
+INSERTION_OPTIONS = ("flash_probability", "flash_max_mm")
 
 
 @dataclass(frozen=True)
@@ -52,8 +55,11 @@ class TrainOptions:
     init_weights: bool = False
     name: str = "liverlesion-cascade"
     version: str = "0.1.0"
+    hard_negative_fraction: float = 0.0
+    untyped_as_lesion: bool = False
     cascade: dict[str, Any] = field(default_factory=dict)
     augmentation: dict[str, Any] = field(default_factory=dict)
+    insertion: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.stage not in ("liver", "lesion"):
@@ -76,6 +82,11 @@ class TrainOptions:
         unknown = set(self.augmentation) - known
         if unknown:
             raise InvalidInputError(f"unknown augmentation option(s) {sorted(unknown)}; known: {sorted(known)}")
+        unknown = set(self.insertion) - set(INSERTION_OPTIONS)
+        if unknown:
+            raise InvalidInputError(f"unknown insertion option(s) {sorted(unknown)}; known: {sorted(INSERTION_OPTIONS)}")
+        if not 0.0 <= self.hard_negative_fraction < 1.0:
+            raise InvalidInputError(f"--hard-negative-fraction must be in [0, 1), got {self.hard_negative_fraction}")
 
     @property
     def effective_patch_size(self) -> int:
@@ -120,6 +131,8 @@ _FLAG_HELP = {
     "device": "auto, cpu, cuda",
     "cache_dir": "folder caching generated phantoms and reshaped: cases across runs",
     "base_package": "model package providing the other stage (and --init-weights); default: the bundled model",
+    "hard_negative_fraction": "lesion stage: share of patches centred on liver voxels that look unlike the liver "
+    "and are no lesion (vessels, hilum, fissures, edge)",
     "name": "model package name",
     "version": "model package version",
 }
@@ -129,7 +142,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the training flags (all default to None so that a --config file's values survive)."""
     parser.add_argument("--config", help="JSON file of options (flags override it)")
     for f in fields(TrainOptions):
-        if f.name in ("cascade", "augmentation", "augment", "amp", "resume", "init_weights"):
+        if f.name in ("cascade", "augmentation", "insertion", "augment", "amp", "resume", "init_weights",
+                      "untyped_as_lesion"):
             continue
         flag = "--" + f.name.replace("_", "-")
         if f.name in ("data", "val_data", "pretrain_data"):
@@ -137,12 +151,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         kind = {"epochs": int, "steps_per_epoch": int, "batch_size": int, "patch_size": int, "seed": int,
                 "val_samples": int, "average_epochs": int, "freeze_levels": int, "lr": float, "weight_decay": float,
-                "lesion_fraction": float, "pretrain_fraction": float, "dice_weight": float,
+                "lesion_fraction": float, "pretrain_fraction": float, "hard_negative_fraction": float, "dice_weight": float,
                 "class_weight": float}.get(f.name, str)
         choices = {"stage": ["liver", "lesion"], "method": list(METHODS)}.get(f.name)
         parser.add_argument(flag, type=kind, choices=choices, help=_FLAG_HELP.get(f.name))
     parser.add_argument("--resume", action="store_true", default=None, help="continue from RUN_DIR/checkpoint.pt")
     parser.add_argument("--no-augment", dest="augment", action="store_false", default=None, help="no augmentation")
+    parser.add_argument(
+        "--untyped-as-lesion", action="store_true", default=None,
+        help="lesion stage: real tumours of unknown type count as 'some lesion' in the typed loss (else ignored)",
+    )
     parser.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast (GPU)")
     parser.add_argument(
         "--init-weights", action="store_true", default=None, help="start from --base-package's weights (fine-tune)"

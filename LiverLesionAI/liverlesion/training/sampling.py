@@ -6,7 +6,13 @@ Modes (``SamplingOptions.mode``):
     whole         the whole slice (batches are padded to a common size by :func:`collate`)
 
 Slice choice: with probability ``lesion_fraction`` a slice holding lesion (liver stage: liver), otherwise any
-slice of the case. Regions outside the slice are filled with air (−1024 HU, 0 after windowing) and target
+slice of the case. Hard negatives (lesion stage, ``hard_negative_fraction``): that share of the patches is
+centred (± jitter) on a liver voxel that is no lesion but looks unlike the liver (a vessel branch, the hilum, a
+fissure, the edge; :meth:`~liverlesion.training.datasets.StageCase.hard_negatives`).
+
+Lesions of unknown type (real tumours of IRCAD / LiTS): ignored by the typed loss, unless ``untyped_as_lesion``,
+where they stay :data:`~liverlesion.training.datasets.UNTYPED` in the target and the loss asks for "some lesion
+class" there (:func:`~liverlesion.training.losses.segmentation_loss`). Regions outside the slice are filled with air (−1024 HU, 0 after windowing) and target
 :data:`IGNORE`, so padding never teaches anything.
 """
 
@@ -32,6 +38,8 @@ class SamplingOptions:
     mode: str = "patch"
     patch_size: int = 128
     lesion_fraction: float = 0.5
+    hard_negative_fraction: float = 0.0
+    untyped_as_lesion: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -71,6 +79,16 @@ def _extract(array: np.ndarray, y0: int, x0: int, size: int, fill) -> np.ndarray
     return out
 
 
+def _hard_negative_point(case: StageCase, stage: StageConfig, rng: np.random.Generator, sampling: SamplingOptions):
+    """A ``(z, y, x)`` hard-negative centre for this sample, or None (draws no random number when the share is 0)."""
+    if sampling.hard_negative_fraction <= 0 or sampling.mode == "whole" or stage.name != "lesion":
+        return None
+    if rng.random() >= sampling.hard_negative_fraction:
+        return None
+    points = case.hard_negatives()
+    return points[int(rng.integers(len(points)))] if len(points) else None
+
+
 def build_sample(
     case: StageCase,
     stage: StageConfig,
@@ -85,14 +103,15 @@ def build_sample(
     ``target`` int64 ``(H, W)`` (class index or IGNORE), ``lesion_type`` int (0–2 dominant lesion type in
     the sample, −1 none/unknown; for the Y-Net head).
     """
-    z = choose_slice(case, rng, sampling.lesion_fraction)
+    hard = _hard_negative_point(case, stage, rng, sampling)
+    z = choose_slice(case, rng, sampling.lesion_fraction) if hard is None else int(hard[0])
     image = case.ct[slice_context_indices(z, case.ct.shape[0], stage.context_slices)]
     target, liver = case.target[z], case.liver[z]
     if sampling.mode != "whole":
         size = sampling.patch_size
         grow = int(np.ceil(size * 0.25)) if augment.probability > 0 else 0
-        centre = None
-        if sampling.mode == "lesion_patch":
+        centre = None if hard is None else (int(hard[1]), int(hard[2]))
+        if sampling.mode == "lesion_patch" and hard is None:
             lesion = (target > 0) & (target != IGNORE)
             trainable = lesion if binary or stage.name == "liver" else lesion & (target != UNTYPED)
             positive = np.argwhere(trainable if trainable.any() else lesion)
@@ -121,7 +140,7 @@ def build_sample(
             lesion_type = int(np.bincount(typed, minlength=4)[1:].argmax())
         if binary:
             target = np.where(target == IGNORE, IGNORE, (target > 0).astype(np.int64))
-        else:
+        elif not sampling.untyped_as_lesion:
             target[target == UNTYPED] = IGNORE
     return {"image": np.ascontiguousarray(image), "target": target, "lesion_type": lesion_type}
 

@@ -182,12 +182,15 @@ def phantom_case(seed: int, shape: tuple[int, int, int] | None) -> RawCase:
     return RawCase(f"phantom-{seed}", ct, labels, "phantom")
 
 
-def insert_into(case: RawCase, seed: int) -> RawCase:
-    """``case`` with fresh synthetic typed lesions in its liver; its real lesions stay untyped."""
+def insert_into(case: RawCase, seed: int, **insertion) -> RawCase:
+    """``case`` with fresh synthetic typed lesions in its liver; its real lesions stay untyped.
+
+    ``insertion``: keyword options of :func:`~liverlesion.phantom.insert_lesions` (e.g. ``flash_probability``).
+    """
     from ..phantom import insert_lesions
 
     liver = case.labels.array >= 1
-    phantom = insert_lesions(case.ct, liver, seed)
+    phantom = insert_lesions(case.ct, liver, seed, **insertion)
     labels = np.asarray(phantom.labels.array).astype(np.uint8).copy()
     labels[case.labels.array == UNTYPED_LESION] = UNTYPED_LESION
     labels[(labels == 0) & liver] = 1
