@@ -132,3 +132,33 @@ def test_training_options_refuse_unknown_insertion_keys_and_bad_shares():
         TrainOptions(hard_negative_fraction=1.5)
     options = TrainOptions(insertion={"flash_probability": 0.6}, untyped_as_lesion=True, hard_negative_fraction=0.25)
     assert TrainOptions.from_dict(options.to_dict()) == options
+
+
+def _big_and_small_lesion_case():
+    """A 40×40-voxel lesion (3 slices) and a 3×3-voxel lesion (1 slice) in a 120×120 liver."""
+    ct = np.full((6, 128, 128), 100.0, np.float32)
+    liver = np.zeros(ct.shape, np.uint8)
+    liver[:, 4:124, 4:124] = 1
+    target = np.zeros(ct.shape, np.uint8)
+    target[1:4, 10:50, 10:50] = 3
+    target[4, 100:103, 100:103] = 1
+    return StageCase("big-and-small", ct, target, liver, (1.0, 1.0, 2.0))
+
+
+def test_balanced_sampling_shows_a_small_lesion_as_often_as_a_large_one():
+    stage = CascadeConfig().lesion
+    case = _big_and_small_lesion_case()
+    components = case.lesion_components()
+    assert sorted(len(c) for c in components) == [9, 2000]
+
+    def small_lesion_share(sampling):
+        hits = 0
+        for index in range(200):
+            sample = draw_sample([case], stage, 2, 0, index, sampling, AugmentOptions.none(), False)
+            hits += bool((sample["target"] == 1).any())
+        return hits / 200
+
+    balanced = small_lesion_share(SamplingOptions("patch", 32, 1.0, balance_lesions=True))
+    by_slice = small_lesion_share(SamplingOptions("patch", 32, 1.0))
+    assert balanced > 0.4
+    assert by_slice < 0.15

@@ -51,6 +51,15 @@ class StageCase:
             positive = (self.target > 0) & (self.target != IGNORE)
             self.lesion_slices = np.flatnonzero(positive.any(axis=(1, 2)))
         self._hard_negatives: np.ndarray | None = None
+        self._lesion_components: list[np.ndarray] | None = None
+
+    def lesion_components(self) -> list[np.ndarray]:
+        """One ``(N, 3)`` int ``(z, y, x)`` array of voxels per 3D lesion component (at most
+        :data:`COMPONENT_POINTS` each, a fixed sub-sample), computed once per case: lets a sampler pick lesions
+        uniformly, so a 10 mm lesion is drawn as often as a 60 mm one."""
+        if self._lesion_components is None:
+            self._lesion_components = find_lesion_components(self.target)
+        return self._lesion_components
 
     def hard_negatives(self) -> np.ndarray:
         """``(N, 3)`` int ``(z, y, x)``: liver voxels that are no lesion and look unlike the liver around them.
@@ -86,6 +95,27 @@ def find_hard_negatives(ct: np.ndarray, target: np.ndarray, liver: np.ndarray) -
         keep = np.random.default_rng(len(points)).choice(len(points), HARD_NEGATIVE_POINTS, replace=False)
         points = points[np.sort(keep)]
     return points.astype(np.int64)
+
+
+COMPONENT_POINTS = 2_000
+
+
+def find_lesion_components(target: np.ndarray) -> list[np.ndarray]:
+    """See :meth:`StageCase.lesion_components` (6-connected components of ``0 < target != IGNORE``)."""
+    from scipy import ndimage
+
+    lesion = (target > 0) & (target != IGNORE)
+    if not lesion.any():
+        return []
+    labelled, count = ndimage.label(lesion)
+    components = []
+    for index, box in enumerate(ndimage.find_objects(labelled), start=1):
+        offset = np.array([b.start for b in box])
+        points = np.argwhere(labelled[box] == index) + offset
+        if len(points) > COMPONENT_POINTS:
+            points = points[np.linspace(0, len(points) - 1, COMPONENT_POINTS).astype(int)]
+        components.append(points.astype(np.int64))
+    return components
 
 
 def liver_box(liver: np.ndarray, spacing_xyz, margin_mm: float) -> tuple[slice, slice, slice]:

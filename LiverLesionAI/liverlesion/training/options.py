@@ -57,6 +57,7 @@ class TrainOptions:
     version: str = "0.1.0"
     hard_negative_fraction: float = 0.0
     untyped_as_lesion: bool = False
+    balance_lesions: bool = False
     cascade: dict[str, Any] = field(default_factory=dict)
     augmentation: dict[str, Any] = field(default_factory=dict)
     insertion: dict[str, Any] = field(default_factory=dict)
@@ -143,7 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="JSON file of options (flags override it)")
     for f in fields(TrainOptions):
         if f.name in ("cascade", "augmentation", "insertion", "augment", "amp", "resume", "init_weights",
-                      "untyped_as_lesion"):
+                      "untyped_as_lesion", "balance_lesions"):
             continue
         flag = "--" + f.name.replace("_", "-")
         if f.name in ("data", "val_data", "pretrain_data"):
@@ -160,6 +161,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--untyped-as-lesion", action="store_true", default=None,
         help="lesion stage: real tumours of unknown type count as 'some lesion' in the typed loss (else ignored)",
+    )
+    parser.add_argument(
+        "--balance-lesions", action="store_true", default=None,
+        help="lesion stage: lesion samples pick a lesion component uniformly and centre the patch on it",
     )
     parser.add_argument("--amp", action="store_true", default=None, help="bfloat16 autocast (GPU)")
     parser.add_argument(

@@ -8,7 +8,10 @@ Modes (``SamplingOptions.mode``):
 Slice choice: with probability ``lesion_fraction`` a slice holding lesion (liver stage: liver), otherwise any
 slice of the case. Hard negatives (lesion stage, ``hard_negative_fraction``): that share of the patches is
 centred (± jitter) on a liver voxel that is no lesion but looks unlike the liver (a vessel branch, the hilum, a
-fissure, the edge; :meth:`~liverlesion.training.datasets.StageCase.hard_negatives`).
+fissure, the edge; :meth:`~liverlesion.training.datasets.StageCase.hard_negatives`). Balanced lesions (lesion
+stage, ``balance_lesions``): a lesion sample picks a 3D lesion *component* uniformly, then one of its voxels,
+and centres the patch on it, so small lesions are seen as often as large ones (else: a lesion *slice*
+uniformly, and a random window in it).
 
 Lesions of unknown type (real tumours of IRCAD / LiTS): ignored by the typed loss, unless ``untyped_as_lesion``,
 where they stay :data:`~liverlesion.training.datasets.UNTYPED` in the target and the loss asks for "some lesion
@@ -40,6 +43,7 @@ class SamplingOptions:
     lesion_fraction: float = 0.5
     hard_negative_fraction: float = 0.0
     untyped_as_lesion: bool = False
+    balance_lesions: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -89,6 +93,19 @@ def _hard_negative_point(case: StageCase, stage: StageConfig, rng: np.random.Gen
     return points[int(rng.integers(len(points)))] if len(points) else None
 
 
+def _balanced_lesion_point(case: StageCase, stage: StageConfig, rng: np.random.Generator, sampling: SamplingOptions):
+    """A voxel of a uniformly chosen lesion component (chance ``lesion_fraction``), or None."""
+    if not sampling.balance_lesions or sampling.mode == "whole" or stage.name != "lesion":
+        return None
+    if rng.random() >= sampling.lesion_fraction:
+        return None
+    components = case.lesion_components()
+    if not components:
+        return None
+    points = components[int(rng.integers(len(components)))]
+    return points[int(rng.integers(len(points)))]
+
+
 def build_sample(
     case: StageCase,
     stage: StageConfig,
@@ -104,6 +121,8 @@ def build_sample(
     the sample, −1 none/unknown; for the Y-Net head).
     """
     hard = _hard_negative_point(case, stage, rng, sampling)
+    if hard is None:
+        hard = _balanced_lesion_point(case, stage, rng, sampling)
     z = choose_slice(case, rng, sampling.lesion_fraction) if hard is None else int(hard[0])
     image = case.ct[slice_context_indices(z, case.ct.shape[0], stage.context_slices)]
     target, liver = case.target[z], case.liver[z]
