@@ -12,7 +12,7 @@ Usage::
     python benchmarks/heldout.py make OUT_DIR [--phantoms 10] [--inserted 6]
     python benchmarks/heldout.py score PACKAGE HELDOUT_DIR WORK_DIR [--label NAME]   # segment + evaluate, JSON + table row
     python benchmarks/heldout.py combine LIVER_PACKAGE LESION_PACKAGE OUT_PACKAGE [--classifier DIR] [--class-decision mean] [--card CARD.json]
-        [--fp-from PACKAGE_OR_FIT_DIR [--fp-threshold T]]
+        [--fp-from PACKAGE_OR_FIT_DIR]
     python benchmarks/heldout.py table SCORE_JSON...                                 # markdown methods table
 
 Scores use ``liverlesion evaluate`` (liverlesion.evaluation): liver Dice, lesion detection recall by size,
@@ -134,7 +134,6 @@ def main() -> None:
     p.add_argument("--class-decision", choices=("voxel", "classifier", "mean"))
     p.add_argument("--card", type=Path, help="JSON file of model-card keys merged into model.json")
     p.add_argument("--fp-from", type=Path, help="package (or fp_train fit folder) whose false-positive stage to add")
-    p.add_argument("--fp-threshold", type=float, help="its threshold (default: the one it was shipped with)")
     p = sub.add_parser("table")
     p.add_argument("scores", type=Path, nargs="+")
     args = parser.parse_args()
@@ -149,15 +148,7 @@ def main() -> None:
 
         card = json.loads(args.card.read_text()) if args.card else None
         print(combine_packages(args.liver, args.lesion, args.out, metadata=card, classifier_dir=args.classifier,
-                               class_decision=args.class_decision))
-        if args.fp_from:
-            from liverlesion.classifier.fp_filter import add_fp_reduction
-
-            threshold = args.fp_threshold
-            source_card = args.fp_from / "model.json"
-            if threshold is None and source_card.is_file():
-                threshold = json.loads(source_card.read_text()).get("fp_reduction", {}).get("threshold")
-            print(add_fp_reduction(args.out, args.fp_from, threshold))
+                               class_decision=args.class_decision, fp_source=args.fp_from))
     else:
         print(table(args.scores))
 

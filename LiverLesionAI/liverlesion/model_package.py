@@ -389,6 +389,7 @@ def combine_packages(
     metadata: dict[str, Any] | None = None,
     classifier_dir: str | Path | None = None,
     class_decision: str | None = None,
+    fp_source: str | Path | None = None,
 ) -> Path:
     """A new package with the liver stage of ``liver_package`` and the lesion stage of ``lesion_package``.
 
@@ -396,7 +397,9 @@ def combine_packages(
     its ``--base-package``). Each stage keeps the configuration it was trained with; the cascade-level settings
     (crop margin, minimum lesion size) come from ``lesion_package``. The crop classifier comes from
     ``classifier_dir`` (a ``classifier.train fit`` output folder or a package holding one), else from
-    ``lesion_package`` when it has one; ``class_decision`` defaults to ``lesion_package``'s. Imports torch.
+    ``lesion_package`` when it has one; ``class_decision`` defaults to ``lesion_package``'s. The false-positive
+reduction stage comes from ``fp_source`` (a package, with its threshold but not its measured metrics, or an
+``fp_train fit`` folder, with the threshold chosen on validation), else from ``lesion_package`` when it has one. Imports torch.
     """
     liver_source, lesion_source = load_model_package(liver_package), load_model_package(lesion_package)
     liver_net, _ = load_torch_networks(liver_source)
@@ -418,13 +421,20 @@ def combine_packages(
         classifier_dir = lesion_source.classifier_dir
     if class_decision is None and "class_decision" not in merged:
         class_decision = lesion_source.class_decision
-    fp_entry = merged.pop("fp_reduction", None) or lesion_source.metadata.get("fp_reduction")
+    fp_folder, fp_entry = lesion_source.folder, merged.pop("fp_reduction", None)
+    if fp_source is not None:
+        fp_folder = Path(fp_source)
+        card = fp_folder / MODEL_JSON
+        fp_entry = json.loads(card.read_text()).get("fp_reduction", {}) if card.is_file() else {}
+        fp_entry = {"threshold": fp_entry.get("threshold")}  # its measured numbers were of another cascade
+    elif not fp_entry:
+        fp_entry = lesion_source.metadata.get("fp_reduction")
     out = save_model_package(
         folder, config, liver_net, lesion_net, metadata=merged, classifier_dir=classifier_dir,
         class_decision=class_decision,
     )
-    if fp_entry:  # the lesion package's false-positive reduction stage comes along (files re-hashed)
+    if fp_entry:  # the false-positive stage comes along (files re-hashed)
         from .classifier.fp_filter import add_fp_reduction
 
-        add_fp_reduction(out, lesion_source.folder, fp_entry.get("threshold"), fp_entry.get("metrics"))
+        add_fp_reduction(out, fp_folder, fp_entry.get("threshold"), fp_entry.get("metrics"))
     return out

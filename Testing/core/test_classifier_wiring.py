@@ -221,3 +221,22 @@ def test_the_trained_classifier_types_held_out_phantom_lesions_of_10_mm_or_more(
             hits += max(probabilities[lesion_id], key=probabilities[lesion_id].get) == lesion.lesion_class
     assert total >= 10
     assert hits / total >= 0.8, f"{hits}/{total} lesions >= 10 mm typed as the phantom truth"
+
+
+def test_combining_takes_the_false_positive_stage_of_another_package_with_its_threshold_not_its_numbers(
+    untrained_model, tmp_path
+):
+    from liverlesion.model_package import default_model_dir
+
+    shipped = load_model_package(default_model_dir())
+    if "fp_reduction" not in shipped.metadata:
+        pytest.skip("the bundled model has no false-positive stage")
+    combined = load_model_package(
+        combine_packages(untrained_model, untrained_model, tmp_path / "with-fp", fp_source=shipped.folder)
+    )
+    entry = combined.metadata["fp_reduction"]
+    assert entry["threshold"] == shipped.metadata["fp_reduction"]["threshold"]
+    assert "metrics" not in entry
+    assert sha256_of(tmp_path / "with-fp" / "fp_filter.onnx") == sha256_of(Path(shipped.folder) / "fp_filter.onnx")
+    plain = load_model_package(combine_packages(untrained_model, untrained_model, tmp_path / "without"))
+    assert "fp_reduction" not in plain.metadata

@@ -6,7 +6,10 @@ Modes (``SamplingOptions.mode``):
     whole         the whole slice (batches are padded to a common size by :func:`collate`)
 
 Slice choice: with probability ``lesion_fraction`` a slice holding lesion (liver stage: liver), otherwise any
-slice of the case. Hard negatives (lesion stage, ``hard_negative_fraction``): that share of the patches is
+slice of the case. Regions outside the slice are filled with air (−1024 HU, 0 after windowing) and target
+:data:`IGNORE`, so padding never teaches anything.
+
+Hard negatives (lesion stage, ``hard_negative_fraction``): that share of the patches is
 centred (± jitter) on a liver voxel that is no lesion but looks unlike the liver (a vessel branch, the hilum, a
 fissure, the edge; :meth:`~liverlesion.training.datasets.StageCase.hard_negatives`). Balanced lesions (lesion
 stage, ``balance_lesions``): a lesion sample picks a 3D lesion *component* uniformly, then one of its voxels,
@@ -15,8 +18,7 @@ uniformly, and a random window in it).
 
 Lesions of unknown type (real tumours of IRCAD / LiTS): ignored by the typed loss, unless ``untyped_as_lesion``,
 where they stay :data:`~liverlesion.training.datasets.UNTYPED` in the target and the loss asks for "some lesion
-class" there (:func:`~liverlesion.training.losses.segmentation_loss`). Regions outside the slice are filled with air (−1024 HU, 0 after windowing) and target
-:data:`IGNORE`, so padding never teaches anything.
+class" there (:func:`~liverlesion.training.losses.segmentation_loss`).
 """
 
 from __future__ import annotations
