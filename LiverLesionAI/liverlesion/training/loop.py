@@ -23,6 +23,7 @@ import torch
 
 from ..config import CascadeConfig
 from ..model_package import default_model_dir, load_model_package, load_torch_networks, save_model_package
+from ..networks.context_transfer import load_widening_context
 from ..networks.unet import UNet2D, freeze_encoder_levels
 from .augment import AugmentOptions
 from .averaging import WeightAverage, reestimate_batchnorm
@@ -98,7 +99,13 @@ def _build_model(options: TrainOptions, config: CascadeConfig, base) -> UNet2D:
             raise ValueError("--init-weights needs a base package (--base-package or the bundled model)")
         liver_net, lesion_net = load_torch_networks(base)
         source = liver_net if options.stage == "liver" else lesion_net
-        model.load_state_dict(source.state_dict(), strict=False)
+        source_stage = getattr(base.config, options.stage)
+        if source_stage.context_slices != stage.context_slices:
+            load_widening_context(
+                model, source, source_stage.context_slices, stage.context_slices, stage.liver_channel
+            )
+        else:
+            model.load_state_dict(source.state_dict(), strict=False)
     return model
 
 
