@@ -19,7 +19,7 @@ from ..errors import InvalidInputError
 from .methods import METHODS
 
 #: Keys of the ``"insertion"`` config entry: options of synthetic lesions inserted into real livers (inserted:).
-INSERTION_OPTIONS = ("flash_probability", "flash_max_mm")
+INSERTION_OPTIONS = ("flash_probability", "flash_max_mm", "vessel_trees", "vessel_tree_probability")
 
 
 @dataclass(frozen=True)

@@ -185,16 +185,27 @@ def phantom_case(seed: int, shape: tuple[int, int, int] | None) -> RawCase:
 def insert_into(case: RawCase, seed: int, **insertion) -> RawCase:
     """``case`` with fresh synthetic typed lesions in its liver; its real lesions stay untyped.
 
-    ``insertion``: keyword options of :func:`~liverlesion.phantom.insert_lesions` (e.g. ``flash_probability``).
+    ``insertion``: keyword options of :func:`~liverlesion.phantom.insert_lesions` (e.g. ``flash_probability``),
+    plus ``vessel_trees`` (a folder of patients' vessel masks, ``ircad-masks`` layout) and
+    ``vessel_tree_probability``: with that chance one random patient's real vessel tree is drawn into the liver as
+    lesion-free anatomy (:func:`~liverlesion.phantom.vessel_trees.draw_random_vessel_tree`).
     """
     from ..phantom import insert_lesions
 
+    insertion = dict(insertion)
+    vessel_root = insertion.pop("vessel_trees", None)
+    vessel_probability = float(insertion.pop("vessel_tree_probability", 0.0))
     liver = case.labels.array >= 1
     phantom = insert_lesions(case.ct, liver, seed, **insertion)
     labels = np.asarray(phantom.labels.array).astype(np.uint8).copy()
     labels[case.labels.array == UNTYPED_LESION] = UNTYPED_LESION
     labels[(labels == 0) & liver] = 1
-    return RawCase(case.name, phantom.ct, case.labels.with_array(labels), "inserted", case.regenerate_seed)
+    ct = phantom.ct
+    if vessel_root and vessel_probability > 0 and np.random.default_rng([seed, 17]).uniform() < vessel_probability:
+        from ..phantom.vessel_trees import draw_random_vessel_tree
+
+        ct = draw_random_vessel_tree(ct, labels, vessel_root, seed)
+    return RawCase(case.name, ct, case.labels.with_array(labels), "inserted", case.regenerate_seed)
 
 
 def insert_masses_into(case: RawCase, seed: int) -> RawCase:
