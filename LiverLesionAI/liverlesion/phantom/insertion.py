@@ -47,7 +47,7 @@ def estimate_liver_contrast(ct: np.ndarray, liver_mask: np.ndarray) -> tuple[flo
 
 def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: int | None = None,
                    lesion_classes=None, flash_probability: float = FLASH_PROBABILITY,
-                   flash_max_mm: float = FLASH_MAX_MM) -> Phantom:
+                   flash_max_mm: float = FLASH_MAX_MM, max_diameter_mm: float | None = None) -> Phantom:
     """Insert typed lesions fully inside ``liver_mask`` of a real CT.
 
     Lesion HU follows the same model as :func:`generate_phantom` relative to this CT's own liver and blood-pool
@@ -61,6 +61,7 @@ def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: 
         n_lesions: number of lesions (None: random 1..MAX_RANDOM_LESIONS).
         lesion_classes: subset of ("cyst", "hemangioma", "metastasis").
         flash_probability, flash_max_mm: share of flash-filling hemangiomas (see :func:`draw_spec`).
+        max_diameter_mm: upper end of the random lesion diameters (None: each class's typical range).
 
     Returns:
         Phantom with the modified int16 ``ct``, labels (1 where ``liver_mask``, 2-4 inside inserted lesions)
@@ -72,7 +73,8 @@ def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: 
     liver_hu, blood_hu, _ = estimate_liver_contrast(array, mask)
     sx, sy, sz = ct.spacing
     count = int(rng.integers(1, MAX_RANDOM_LESIONS + 1)) if n_lesions is None else int(n_lesions)
-    specs = [draw_spec(rng, name, flash_probability=flash_probability, flash_max_mm=flash_max_mm)
+    specs = [draw_spec(rng, name, flash_probability=flash_probability, flash_max_mm=flash_max_mm,
+                       max_diameter_mm=max_diameter_mm)
              for name in draw_classes(rng, count, lesion_classes)]
     # Rescale the model's absolute lesion HU to this CT's liver: keep the lesion-to-liver contrast of the model.
     scale = np.asarray(ct.spacing)

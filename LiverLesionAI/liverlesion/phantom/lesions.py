@@ -56,16 +56,20 @@ FLASH_PROBABILITY, FLASH_MAX_MM = 0.4, 15.0
 
 
 def draw_spec(rng: np.random.Generator, lesion_class: str, diameter_mm: float | None = None, *,
-              flash_probability: float = FLASH_PROBABILITY, flash_max_mm: float = FLASH_MAX_MM) -> LesionSpec:
+              flash_probability: float = FLASH_PROBABILITY, flash_max_mm: float = FLASH_MAX_MM,
+              max_diameter_mm: float | None = None) -> LesionSpec:
     """A random lesion of ``lesion_class``; diameter log-uniform in the class's typical range when not given.
 
     ``flash_probability`` / ``flash_max_mm``: a hemangioma smaller than ``flash_max_mm`` is flash-filling with this
     chance (training can raise both to show more of these vessel-like lesions; the defaults draw the same random
     numbers as ever, so phantoms and held-out cases of a seed do not change).
+    ``max_diameter_mm``: the random diameter's upper end, when lower than the class's (small lesions only; the same
+    single random draw).
     """
     typical = {"cyst": (5.0, 45.0), "hemangioma": (6.0, 60.0), "metastasis": (5.0, 50.0)}[lesion_class]
     if diameter_mm is None:
-        diameter_mm = float(np.exp(rng.uniform(np.log(typical[0]), np.log(typical[1]))))
+        low, high = typical[0], typical[1] if max_diameter_mm is None else max(typical[0], min(typical[1], max_diameter_mm))
+        diameter_mm = float(np.exp(rng.uniform(np.log(low), np.log(high))))
     spec = LesionSpec(lesion_class, diameter_mm / 2.0)
     roughness = {"cyst": 0.03, "hemangioma": 0.07, "metastasis": 0.10}[lesion_class]
     frequencies = {"cyst": (1.5, 2.5), "hemangioma": (3.0, 6.0), "metastasis": (3.0, 8.0)}[lesion_class]

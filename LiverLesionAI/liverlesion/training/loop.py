@@ -44,6 +44,7 @@ LICENSES = {
     "phantom": "LiverLesionAI synthetic phantoms (generated; Apache-2.0)",
     "ircad": "3D-IRCADb-01 (IRCAD France): CC BY-NC-ND 4.0 — weights for non-commercial research use only",
     "inserted": "3D-IRCADb-01 livers with synthetic lesions: CC BY-NC-ND 4.0 — non-commercial research use only",
+    "flash": "3D-IRCADb-01 livers with synthetic flash-filling hemangiomas: CC BY-NC-ND 4.0 — non-commercial research use only",
     "reshaped": "3D-IRCADb-01 CTs deformed to 3D-IRCADb-01 liver masks: CC BY-NC-ND 4.0 — non-commercial research use only",
     "lits": "LiTS (Bilic et al.): CC BY-NC-SA 4.0 — non-commercial use",
     "typed": "user-supplied typed-lesion data: check its licence",

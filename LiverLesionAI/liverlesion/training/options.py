@@ -111,7 +111,7 @@ class TrainOptions:
 _FLAG_HELP = {
     "stage": "which network to train: liver (stage 1) or lesion (stage 2)",
     "method": "training method: " + ", ".join(METHODS),
-    "data": "training data KIND:PATH, repeatable: phantom:N[@ZxYxX], ircad:DIR, lits:DIR, typed:DIR, inserted:DIR, reshaped:CASE@SHAPES",
+    "data": "training data KIND:PATH, repeatable: phantom:N[@ZxYxX], ircad:DIR, lits:DIR, typed:DIR, inserted:DIR, reshaped:CASE@SHAPES, flash:DIR (inserted small flash-filling hemangiomas only)",
     "val_data": "validation data KIND:PATH, repeatable (default: a fixed sample of the training data)",
     "pretrain_data": "data of the binary pre-training phase, repeatable (default: --data); e.g. lits:DIR",
     "out": "run folder (checkpoint.pt, metrics.jsonl, options.json, model/)",

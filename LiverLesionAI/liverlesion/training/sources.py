@@ -31,7 +31,11 @@ from ..volume import Volume
 
 UNTYPED_LESION = 5
 VOLUME_SUFFIXES = (".nrrd", ".nii.gz", ".nii", ".mha", ".mhd", ".nhdr")
-KINDS = ("phantom", "ircad", "lits", "typed", "inserted", "reshaped")
+KINDS = ("phantom", "ircad", "lits", "typed", "inserted", "reshaped", "flash")
+#: What ``flash:`` cases get inserted: only small flash-filling hemangiomas (homogeneous at blood-pool HU, 6–25 mm),
+#: the lesions that look like vessel cross-sections slice by slice. A few per liver, as ``inserted:`` draws them.
+FLASH_INSERTION = {"lesion_classes": ("hemangioma",), "flash_probability": 1.0, "flash_max_mm": 25.0,
+                   "max_diameter_mm": 25.0}
 
 
 @dataclass
@@ -195,6 +199,8 @@ def insert_into(case: RawCase, seed: int, **insertion) -> RawCase:
     insertion = dict(insertion)
     vessel_root = insertion.pop("vessel_trees", None)
     vessel_probability = float(insertion.pop("vessel_tree_probability", 0.0))
+    if case.kind == "flash":
+        insertion.update(FLASH_INSERTION)
     liver = case.labels.array >= 1
     phantom = insert_lesions(case.ct, liver, seed, **insertion)
     labels = np.asarray(phantom.labels.array).astype(np.uint8).copy()
@@ -205,7 +211,7 @@ def insert_into(case: RawCase, seed: int, **insertion) -> RawCase:
         from ..phantom.vessel_trees import draw_random_vessel_tree
 
         ct = draw_random_vessel_tree(ct, labels, vessel_root, seed)
-    return RawCase(case.name, ct, case.labels.with_array(labels), "inserted", case.regenerate_seed)
+    return RawCase(case.name, ct, case.labels.with_array(labels), case.kind, case.regenerate_seed)
 
 
 def insert_masses_into(case: RawCase, seed: int) -> RawCase:
@@ -250,7 +256,7 @@ def load_spec(spec: DataSpec, seed: int = 0) -> list[RawCase]:
     if spec.kind == "typed":
         return [read_typed_case(f) for f in _case_folders(path, "labels")]
     cases = [read_ircad_case(f) for f in _case_folders(path, "ct")]
-    if spec.kind == "inserted":
+    if spec.kind in ("inserted", "flash"):
         for index, case in enumerate(cases):
-            case.kind, case.regenerate_seed = "inserted", seed * 1009 + index
+            case.kind, case.regenerate_seed = spec.kind, seed * 1009 + index + (500 if spec.kind == "flash" else 0)
     return cases
