@@ -63,8 +63,8 @@ def draw_spec(rng: np.random.Generator, lesion_class: str, diameter_mm: float | 
     ``flash_probability`` / ``flash_max_mm``: a hemangioma smaller than ``flash_max_mm`` is flash-filling with this
     chance (training can raise both to show more of these vessel-like lesions; the defaults draw the same random
     numbers as ever, so phantoms and held-out cases of a seed do not change).
-    ``max_diameter_mm``: the random diameter's upper end, when lower than the class's (small lesions only; the same
-    single random draw).
+    ``max_diameter_mm``: the random diameter's upper end, when lower than the class's (small lesions only; None
+    draws exactly as before).
     """
     typical = {"cyst": (5.0, 45.0), "hemangioma": (6.0, 60.0), "metastasis": (5.0, 50.0)}[lesion_class]
     if diameter_mm is None:
