@@ -13,6 +13,7 @@ Usage::
     python benchmarks/heldout.py score PACKAGE HELDOUT_DIR WORK_DIR [--label NAME]   # segment + evaluate, JSON + table row
     python benchmarks/heldout.py combine LIVER_PACKAGE LESION_PACKAGE OUT_PACKAGE [--classifier DIR] [--class-decision mean] [--card CARD.json]
         [--fp-from PACKAGE_OR_FIT_DIR]
+    python benchmarks/heldout.py soup OUT_PACKAGE RUN1/model RUN2/model ...          # lesion weights averaged over seeds
     python benchmarks/heldout.py table SCORE_JSON...                                 # markdown methods table
 
 Scores use ``liverlesion evaluate`` (liverlesion.evaluation): liver Dice, lesion detection recall by size,
@@ -134,6 +135,9 @@ def main() -> None:
     p.add_argument("--class-decision", choices=("voxel", "classifier", "mean"))
     p.add_argument("--card", type=Path, help="JSON file of model-card keys merged into model.json")
     p.add_argument("--fp-from", type=Path, help="package (or fp_train fit folder) whose false-positive stage to add")
+    p = sub.add_parser("soup", help="a package whose lesion network is the mean of the given packages' (same start)")
+    p.add_argument("out", type=Path)
+    p.add_argument("packages", type=Path, nargs="+")
     p = sub.add_parser("table")
     p.add_argument("scores", type=Path, nargs="+")
     args = parser.parse_args()
@@ -149,6 +153,10 @@ def main() -> None:
         card = json.loads(args.card.read_text()) if args.card else None
         print(combine_packages(args.liver, args.lesion, args.out, metadata=card, classifier_dir=args.classifier,
                                class_decision=args.class_decision, fp_source=args.fp_from))
+    elif args.cmd == "soup":
+        from liverlesion.training.soup import average_lesion_stages
+
+        print(average_lesion_stages(args.packages, args.out))
     else:
         print(table(args.scores))
 
