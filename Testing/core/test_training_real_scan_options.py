@@ -162,3 +162,37 @@ def test_balanced_sampling_shows_a_small_lesion_as_often_as_a_large_one():
     by_slice = small_lesion_share(SamplingOptions("patch", 32, 1.0))
     assert balanced > 0.4
     assert by_slice < 0.15
+
+
+def test_small_lesion_patches_centre_on_the_lesion_under_the_size_limit_not_on_the_big_one():
+    stage = CascadeConfig().lesion
+    case = _big_and_small_lesion_case()  # 9.6 mL and 0.018 mL
+    assert [len(c) for c in case.small_lesion_components(4.2)] == [9]
+
+    def shares(sampling):
+        small = big = 0
+        for index in range(200):
+            target = draw_sample([case], stage, 4, 0, index, sampling, AugmentOptions.none(), False)["target"]
+            small, big = small + bool((target == 1).any()), big + bool((target == 3).any())
+        return small / 200, big / 200
+
+    small_with, big_with = shares(SamplingOptions("patch", 32, 1.0, balance_lesions=True, small_lesion_fraction=0.8))
+    small_without, big_without = shares(SamplingOptions("patch", 32, 1.0, balance_lesions=True))
+    assert small_with > 0.8 and small_without < 0.65  # 0.8 + 0.2 × ½ against ½ (balanced: one of two lesions)
+    assert big_with < 0.25 < big_without
+
+
+def test_with_no_small_lesion_share_the_samples_are_the_same_as_before():
+    stage = CascadeConfig().lesion
+    case = _big_and_small_lesion_case()
+    for index in range(5):
+        old = draw_sample([case], stage, 5, 1, index, SamplingOptions("patch", 32, 0.5), AugmentOptions(), False)
+        new = draw_sample([case], stage, 5, 1, index, SamplingOptions("patch", 32, 0.5, small_lesion_fraction=0.0),
+                          AugmentOptions(), False)
+        np.testing.assert_array_equal(old["image"], new["image"])
+        np.testing.assert_array_equal(old["target"], new["target"])
+
+
+def test_a_small_lesion_share_outside_0_to_1_is_refused():
+    with pytest.raises(InvalidInputError, match="small-lesion"):
+        TrainOptions(small_lesion_fraction=1.0)

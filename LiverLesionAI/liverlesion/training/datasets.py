@@ -52,14 +52,21 @@ class StageCase:
             self.lesion_slices = np.flatnonzero(positive.any(axis=(1, 2)))
         self._hard_negatives: np.ndarray | None = None
         self._lesion_components: list[np.ndarray] | None = None
+        self._lesion_voxels: list[int] | None = None
 
     def lesion_components(self) -> list[np.ndarray]:
         """One ``(N, 3)`` int ``(z, y, x)`` array of voxels per 3D lesion component (at most
         :data:`COMPONENT_POINTS` each, a fixed sub-sample), computed once per case: lets a sampler pick lesions
         uniformly, so a 10 mm lesion is drawn as often as a 60 mm one."""
         if self._lesion_components is None:
-            self._lesion_components = find_lesion_components(self.target)
+            self._lesion_components, self._lesion_voxels = find_lesion_components(self.target, with_voxels=True)
         return self._lesion_components
+
+    def small_lesion_components(self, max_ml: float) -> list[np.ndarray]:
+        """The :meth:`lesion_components` of at most ``max_ml`` mL (whole component, before sub-sampling)."""
+        components = self.lesion_components()
+        voxel_ml = float(np.prod(self.spacing)) / 1000.0
+        return [c for c, n in zip(components, self._lesion_voxels, strict=True) if n * voxel_ml <= max_ml]
 
     def hard_negatives(self) -> np.ndarray:
         """``(N, 3)`` int ``(z, y, x)``: liver voxels that are no lesion and look unlike the liver around them.
@@ -100,22 +107,25 @@ def find_hard_negatives(ct: np.ndarray, target: np.ndarray, liver: np.ndarray) -
 COMPONENT_POINTS = 2_000
 
 
-def find_lesion_components(target: np.ndarray) -> list[np.ndarray]:
-    """See :meth:`StageCase.lesion_components` (6-connected components of ``0 < target != IGNORE``)."""
+def find_lesion_components(target: np.ndarray, with_voxels: bool = False):
+    """See :meth:`StageCase.lesion_components` (6-connected components of ``0 < target != IGNORE``).
+
+    With ``with_voxels``: ``(components, voxel counts of the whole components)``.
+    """
     from scipy import ndimage
 
     lesion = (target > 0) & (target != IGNORE)
-    if not lesion.any():
-        return []
-    labelled, count = ndimage.label(lesion)
-    components = []
-    for index, box in enumerate(ndimage.find_objects(labelled), start=1):
-        offset = np.array([b.start for b in box])
-        points = np.argwhere(labelled[box] == index) + offset
-        if len(points) > COMPONENT_POINTS:
-            points = points[np.linspace(0, len(points) - 1, COMPONENT_POINTS).astype(int)]
-        components.append(points.astype(np.int64))
-    return components
+    components, voxels = [], []
+    if lesion.any():
+        labelled, count = ndimage.label(lesion)
+        for index, box in enumerate(ndimage.find_objects(labelled), start=1):
+            offset = np.array([b.start for b in box])
+            points = np.argwhere(labelled[box] == index) + offset
+            voxels.append(len(points))
+            if len(points) > COMPONENT_POINTS:
+                points = points[np.linspace(0, len(points) - 1, COMPONENT_POINTS).astype(int)]
+            components.append(points.astype(np.int64))
+    return (components, voxels) if with_voxels else components
 
 
 def liver_box(liver: np.ndarray, spacing_xyz, margin_mm: float) -> tuple[slice, slice, slice]:

@@ -246,7 +246,7 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         trained.train()
         sampling = SamplingOptions(phase.sampling_mode, options.effective_patch_size, options.lesion_fraction,
                                    options.hard_negative_fraction, options.untyped_as_lesion,
-                                   options.balance_lesions)
+                                   options.balance_lesions, options.small_lesion_fraction)
         losses, class_losses, started = [], [], time.perf_counter()
         bar = _progress_bar(options.steps_per_epoch, f"{options.stage} epoch {epoch + 1}/{options.epochs} [{phase.name}]", context)
         for step in range(options.steps_per_epoch):

@@ -56,6 +56,7 @@ class TrainOptions:
     name: str = "liverlesion-cascade"
     version: str = "0.1.0"
     hard_negative_fraction: float = 0.0
+    small_lesion_fraction: float = 0.0
     untyped_as_lesion: bool = False
     balance_lesions: bool = False
     cascade: dict[str, Any] = field(default_factory=dict)
@@ -88,6 +89,8 @@ class TrainOptions:
             raise InvalidInputError(f"unknown insertion option(s) {sorted(unknown)}; known: {sorted(INSERTION_OPTIONS)}")
         if not 0.0 <= self.hard_negative_fraction < 1.0:
             raise InvalidInputError(f"--hard-negative-fraction must be in [0, 1), got {self.hard_negative_fraction}")
+        if not 0.0 <= self.small_lesion_fraction < 1.0:
+            raise InvalidInputError(f"--small-lesion-fraction must be in [0, 1), got {self.small_lesion_fraction}")
 
     @property
     def effective_patch_size(self) -> int:
@@ -134,6 +137,7 @@ _FLAG_HELP = {
     "base_package": "model package providing the other stage (and --init-weights); default: the bundled model",
     "hard_negative_fraction": "lesion stage: share of patches centred on liver voxels that look unlike the liver "
     "and are no lesion (vessels, hilum, fissures, edge)",
+    "small_lesion_fraction": "lesion stage: share of patches centred on a lesion of at most 4.2 mL (20 mm)",
     "name": "model package name",
     "version": "model package version",
 }
@@ -153,6 +157,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         kind = {"epochs": int, "steps_per_epoch": int, "batch_size": int, "patch_size": int, "seed": int,
                 "val_samples": int, "average_epochs": int, "freeze_levels": int, "lr": float, "weight_decay": float,
                 "lesion_fraction": float, "pretrain_fraction": float, "hard_negative_fraction": float, "dice_weight": float,
+                "small_lesion_fraction": float,
                 "class_weight": float}.get(f.name, str)
         choices = {"stage": ["liver", "lesion"], "method": list(METHODS)}.get(f.name)
         parser.add_argument(flag, type=kind, choices=choices, help=_FLAG_HELP.get(f.name))

@@ -14,7 +14,10 @@ centred (± jitter) on a liver voxel that is no lesion but looks unlike the live
 fissure, the edge; :meth:`~liverlesion.training.datasets.StageCase.hard_negatives`). Balanced lesions (lesion
 stage, ``balance_lesions``): a lesion sample picks a 3D lesion *component* uniformly, then one of its voxels,
 and centres the patch on it, so small lesions are seen as often as large ones (else: a lesion *slice*
-uniformly, and a random window in it).
+uniformly, and a random window in it). Small lesions (lesion stage, ``small_lesion_fraction``): that share of the
+patches is centred on a voxel of a uniformly chosen lesion component of at most :data:`SMALL_LESION_ML` — a 10 mm
+lesion covers under 1 % of a 128 mm patch, and without this a lesion class made only of small lesions (flash-filling
+hemangiomas) is never learned.
 
 Lesions of unknown type (real tumours of IRCAD / LiTS): ignored by the typed loss, unless ``untyped_as_lesion``,
 where they stay :data:`~liverlesion.training.datasets.UNTYPED` in the target and the loss asks for "some lesion
@@ -46,6 +49,7 @@ class SamplingOptions:
     hard_negative_fraction: float = 0.0
     untyped_as_lesion: bool = False
     balance_lesions: bool = False
+    small_lesion_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -95,6 +99,24 @@ def _hard_negative_point(case: StageCase, stage: StageConfig, rng: np.random.Gen
     return points[int(rng.integers(len(points)))] if len(points) else None
 
 
+#: A lesion component of at most this volume (mL; a 20 mm ball is 4.2 mL) is "small" for ``small_lesion_fraction``.
+SMALL_LESION_ML = 4.2
+
+
+def _small_lesion_point(case: StageCase, stage: StageConfig, rng: np.random.Generator, sampling: SamplingOptions):
+    """A voxel of a uniformly chosen small lesion component (chance ``small_lesion_fraction``), or None (draws no
+    random number when the share is 0)."""
+    if sampling.small_lesion_fraction <= 0 or sampling.mode == "whole" or stage.name != "lesion":
+        return None
+    if rng.random() >= sampling.small_lesion_fraction:
+        return None
+    components = case.small_lesion_components(SMALL_LESION_ML)
+    if not components:
+        return None
+    points = components[int(rng.integers(len(components)))]
+    return points[int(rng.integers(len(points)))]
+
+
 def _balanced_lesion_point(case: StageCase, stage: StageConfig, rng: np.random.Generator, sampling: SamplingOptions):
     """A voxel of a uniformly chosen lesion component (chance ``lesion_fraction``), or None."""
     if not sampling.balance_lesions or sampling.mode == "whole" or stage.name != "lesion":
@@ -123,6 +145,8 @@ def build_sample(
     the sample, −1 none/unknown; for the Y-Net head).
     """
     hard = _hard_negative_point(case, stage, rng, sampling)
+    if hard is None:
+        hard = _small_lesion_point(case, stage, rng, sampling)
     if hard is None:
         hard = _balanced_lesion_point(case, stage, rng, sampling)
     z = choose_slice(case, rng, sampling.lesion_fraction) if hard is None else int(hard[0])
