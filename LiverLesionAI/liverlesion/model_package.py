@@ -398,8 +398,9 @@ def combine_packages(
     (crop margin, minimum lesion size) come from ``lesion_package``. The crop classifier comes from
     ``classifier_dir`` (a ``classifier.train fit`` output folder or a package holding one), else from
     ``lesion_package`` when it has one; ``class_decision`` defaults to ``lesion_package``'s. The false-positive
-reduction stage comes from ``fp_source`` (a package, with its threshold but not its measured metrics, or an
-``fp_train fit`` folder, with the threshold chosen on validation), else from ``lesion_package`` when it has one. Imports torch.
+    reduction stage comes from ``fp_source`` (a package, with its threshold but not its measured metrics, or an
+    ``fp_train fit`` folder, with the threshold chosen on validation), else from ``lesion_package`` when it has one.
+    Imports torch.
     """
     liver_source, lesion_source = load_model_package(liver_package), load_model_package(lesion_package)
     liver_net, _ = load_torch_networks(liver_source)

@@ -68,7 +68,9 @@ def draw_spec(rng: np.random.Generator, lesion_class: str, diameter_mm: float | 
     """
     typical = {"cyst": (5.0, 45.0), "hemangioma": (6.0, 60.0), "metastasis": (5.0, 50.0)}[lesion_class]
     if diameter_mm is None:
-        low, high = typical[0], typical[1] if max_diameter_mm is None else max(typical[0], min(typical[1], max_diameter_mm))
+        low, high = typical
+        if max_diameter_mm is not None:
+            high = max(low, min(high, max_diameter_mm))
         diameter_mm = float(np.exp(rng.uniform(np.log(low), np.log(high))))
     spec = LesionSpec(lesion_class, diameter_mm / 2.0)
     roughness = {"cyst": 0.03, "hemangioma": 0.07, "metastasis": 0.10}[lesion_class]

@@ -134,18 +134,15 @@ def draw_vessel_tree(
     return out
 
 
-def draw_random_vessel_tree(ct: Volume, labels: np.ndarray, root: str | Path, seed: int) -> Volume:
+def draw_random_vessel_tree(
+    ct: Volume, labels: np.ndarray, root: str | Path, vessel_hu: float, rng: np.random.Generator
+) -> Volume:
     """``ct`` with one random patient's tree from ``root`` drawn into the liver of ``labels`` (>= 1 liver,
-    >= 2 lesions), at this CT's own blood-pool HU (:func:`~liverlesion.phantom.insertion.estimate_liver_contrast`).
-    The CT is returned unchanged when ``root`` holds no tree."""
-    from .insertion import estimate_liver_contrast
-
+    >= 2 lesions) at ``vessel_hu`` (the CT's blood pool, as :func:`~liverlesion.phantom.insert_lesions` estimated
+    it). The CT is returned unchanged when ``root`` holds no tree."""
     folders = vessel_tree_folders(root)
     if not folders:
         return ct
-    rng = np.random.default_rng(seed)
     tree = read_vessel_tree(folders[int(rng.integers(len(folders)))])
-    liver = labels >= 1
-    _, blood_hu, _ = estimate_liver_contrast(ct.array, liver)
-    drawn = draw_vessel_tree(ct.array, ct.spacing, liver, labels >= 2, tree, blood_hu, rng)
+    drawn = draw_vessel_tree(ct.array, ct.spacing, labels >= 1, labels >= 2, tree, vessel_hu, rng)
     return ct.with_array(np.clip(np.rint(drawn), -1024, 3071).astype(ct.array.dtype))

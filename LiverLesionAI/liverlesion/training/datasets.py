@@ -59,7 +59,7 @@ class StageCase:
         :data:`COMPONENT_POINTS` each, a fixed sub-sample), computed once per case: lets a sampler pick lesions
         uniformly, so a 10 mm lesion is drawn as often as a 60 mm one."""
         if self._lesion_components is None:
-            self._lesion_components, self._lesion_voxels = find_lesion_components(self.target, with_voxels=True)
+            self._lesion_components, self._lesion_voxels = find_lesion_components(self.target)
         return self._lesion_components
 
     def small_lesion_components(self, max_ml: float) -> list[np.ndarray]:
@@ -107,11 +107,9 @@ def find_hard_negatives(ct: np.ndarray, target: np.ndarray, liver: np.ndarray) -
 COMPONENT_POINTS = 2_000
 
 
-def find_lesion_components(target: np.ndarray, with_voxels: bool = False):
-    """See :meth:`StageCase.lesion_components` (6-connected components of ``0 < target != IGNORE``).
-
-    With ``with_voxels``: ``(components, voxel counts of the whole components)``.
-    """
+def find_lesion_components(target: np.ndarray) -> tuple[list[np.ndarray], list[int]]:
+    """See :meth:`StageCase.lesion_components` (6-connected components of ``0 < target != IGNORE``): the
+    components' (sub-sampled) voxels and the voxel counts of the whole components."""
     from scipy import ndimage
 
     lesion = (target > 0) & (target != IGNORE)
@@ -125,7 +123,7 @@ def find_lesion_components(target: np.ndarray, with_voxels: bool = False):
             if len(points) > COMPONENT_POINTS:
                 points = points[np.linspace(0, len(points) - 1, COMPONENT_POINTS).astype(int)]
             components.append(points.astype(np.int64))
-    return (components, voxels) if with_voxels else components
+    return components, voxels
 
 
 def liver_box(liver: np.ndarray, spacing_xyz, margin_mm: float) -> tuple[slice, slice, slice]:

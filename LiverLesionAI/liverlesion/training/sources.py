@@ -207,10 +207,11 @@ def insert_into(case: RawCase, seed: int, **insertion) -> RawCase:
     labels[case.labels.array == UNTYPED_LESION] = UNTYPED_LESION
     labels[(labels == 0) & liver] = 1
     ct = phantom.ct
-    if vessel_root and vessel_probability > 0 and np.random.default_rng([seed, 17]).uniform() < vessel_probability:
+    vessel_rng = np.random.default_rng([seed, 17])  # apart from insert_lesions' stream of the same seed
+    if vessel_root and vessel_probability > 0 and vessel_rng.uniform() < vessel_probability:
         from ..phantom.vessel_trees import draw_random_vessel_tree
 
-        ct = draw_random_vessel_tree(ct, labels, vessel_root, seed)
+        ct = draw_random_vessel_tree(ct, labels, vessel_root, phantom.meta["blood_pool_hu"], vessel_rng)
     return RawCase(case.name, ct, case.labels.with_array(labels), case.kind, case.regenerate_seed)
 
 
