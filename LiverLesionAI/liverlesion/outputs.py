@@ -184,10 +184,12 @@ def segmentation_layers(result: SegmentationResult) -> tuple[np.ndarray, list[Se
 
 def write_candidate_masks(path: Path, result: SegmentationResult) -> Path:
     """Write the low-confidence candidates' voxels (uint16 ``(z, y, x)``, value = candidate id) on the input grid."""
-    ids = [candidate.id for candidate in result.candidates]
     instances = np.asarray(result.instances)
-    masks = np.where(np.isin(instances, ids), instances, 0).astype(np.uint16)
-    return write_volume(path, result.labelmap.with_array(masks))
+    keep = np.zeros(int(instances.max(initial=0)) + 1, dtype=np.uint16)  # id → id for candidates, else 0
+    for candidate in result.candidates:
+        if candidate.id < keep.size:
+            keep[candidate.id] = candidate.id
+    return write_volume(path, result.labelmap.with_array(keep[instances]))
 
 
 def write_probabilities(path: Path, probabilities: ClassProbabilities, grid: Volume) -> Path:

@@ -13,6 +13,7 @@ import sys
 
 from ..errors import CancelledError, InvalidInputError, LiverLesionError, ModelError
 from .exit_codes import EXIT_BAD_INPUT, EXIT_CANCELLED, EXIT_INTERNAL, EXIT_OK
+from .huge_pages import stop_huge_page_advice
 
 #: Subcommand modules, in the order ``--help`` lists them. A module missing from an install is skipped.
 SUBCOMMANDS = ("segment", "cohort", "evaluate", "train", "phantom", "info", "web", "export_onnx")
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
+    stop_huge_page_advice()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
