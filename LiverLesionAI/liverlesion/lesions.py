@@ -79,7 +79,11 @@ def drop_fat_or_gas(instances: np.ndarray, ct_hu: np.ndarray, min_mean_hu: float
     count = int(instances.max())
     if count == 0:
         return instances
-    means = np.asarray(ndimage.mean(ct_hu, labels=instances, index=np.arange(1, count + 1)))
+    inside = instances > 0  # lesions are sparse: sum over their voxels only
+    ids = instances[inside]
+    sums = np.bincount(ids, weights=ct_hu[inside].astype(np.float64), minlength=count + 1)[1:]
+    voxels = np.bincount(ids, minlength=count + 1)[1:]
+    means = np.where(voxels > 0, sums / np.maximum(voxels, 1), -np.inf)  # an id without voxels is dropped
     lookup = np.zeros(count + 1, dtype=np.int32)
     kept = np.flatnonzero(means >= min_mean_hu) + 1
     lookup[kept] = np.arange(1, kept.size + 1, dtype=np.int32)
