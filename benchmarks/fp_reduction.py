@@ -28,12 +28,12 @@ import numpy as np
 MIN_DIAMETER_MM = 10.0
 
 
-def run(model: str | None, cases: list[Path], out: Path, threads: int) -> dict:
+def run(model: str | None, cases: list[Path], out: Path, threads: int, test_time_mirror: str = "off") -> dict:
     from liverlesion.classifier.candidates import match_candidates
     from liverlesion.classifier.mining import read_labelled_case
     from liverlesion.inference.pipeline import Segmenter
 
-    segmenter = Segmenter.load(model, threads=threads)
+    segmenter = Segmenter.load(model, threads=threads, test_time_mirror=test_time_mirror)
     threshold = None if segmenter.fp_filter is None else segmenter.fp_filter.threshold
     records = []
     for case in cases:
@@ -59,6 +59,7 @@ def run(model: str | None, cases: list[Path], out: Path, threads: int) -> dict:
         print(f"{case.name}: {len(result.lesions)} shown, {len(getattr(result, 'candidates', []))} hidden, "
               f"{len(truth)} truth, {seconds:.1f} s", flush=True)
     summary = {"model": str(model or "bundled"), "version": segmenter.package.version, "threshold": threshold,
+               "test_time_mirror": test_time_mirror,
                "cases": records}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=1))
@@ -128,6 +129,8 @@ def main() -> None:
     p.add_argument("--model", help="model package (default: the bundled one)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--test-time-mirror", default="off", choices=("off", "lesion-slices", "all"),
+                   help="the lesion stage's left-right mirrored second pass (Segmenter.test_time_mirror)")
     p = sub.add_parser("table")
     p.add_argument("runs", type=Path, nargs="+")
     p = sub.add_parser("froc")
@@ -136,7 +139,7 @@ def main() -> None:
                    default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
     args = parser.parse_args()
     if args.cmd == "run":
-        run(args.model, args.cases, args.out, args.threads)
+        run(args.model, args.cases, args.out, args.threads, args.test_time_mirror)
         print(table([args.out]))
     elif args.cmd == "table":
         print(table(args.runs))

@@ -127,12 +127,15 @@ def add_fp_reduction(package_dir, source_dir, threshold: float | None = None, me
         if not (source_dir / FP_FILES[role]).is_file():
             raise ModelError(f"{source_dir / FP_FILES[role]} is missing: the false-positive reduction stage needs "
                              "fp_filter.onnx and fp_filter.json (python -m liverlesion.classifier.fp_train fit)")
-    files = {}
+    files, stale = {}, []
     for role, name in FP_FILES.items():
         if (source_dir / name).is_file():
             if (source_dir / name).resolve() != (package_dir / name).resolve():
                 shutil.copyfile(source_dir / name, package_dir / name)
             files[role] = name
+        elif (package_dir / name).is_file():  # a previous stage's file the new one lacks (an ensemble has no .pt)
+            (package_dir / name).unlink()
+            stale.append(name)
     try:
         meta = json.loads((package_dir / FP_FILES["json"]).read_text())
         entry = {
@@ -148,6 +151,8 @@ def add_fp_reduction(package_dir, source_dir, threshold: float | None = None, me
     card_path = package_dir / MODEL_JSON
     card = json.loads(card_path.read_text())
     card[FP_REDUCTION_KEY] = entry
+    for name in stale:
+        card["files"].pop(name, None)
     for name in files.values():
         card["files"][name] = sha256_of(package_dir / name)
     card_path.write_text(json.dumps(card, indent=2) + "\n")

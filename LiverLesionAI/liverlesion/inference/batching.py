@@ -65,6 +65,46 @@ def predict_volume(
     out = np.zeros((len(channels), n_slices, height, width), dtype=np.float32)
     if 0 in channels:
         out[channels.index(0)] = 1.0  # slices not predicted: background
+    for chosen, probabilities in _predicted_batches(predictor, image, context_slices, size_multiple, extra_channel,
+                                                    slices, progress, message):
+        out[:, chosen] = probabilities[:, list(channels)].transpose(1, 0, 2, 3)
+    return out
+
+
+def average_with_mirror(
+    predictor: Predictor,
+    image: np.ndarray,
+    probabilities: np.ndarray,
+    context_slices: int,
+    size_multiple: int,
+    slices: np.ndarray,
+    *,
+    extra_channel: np.ndarray | None = None,
+    progress: ProgressCallback | None = None,
+    message: str = "Mirrored pass",
+) -> np.ndarray:
+    """Test-time mirroring: on ``slices``, replace ``probabilities`` by the mean of themselves and the network's
+    probabilities for the left–right mirrored input, mirrored back (in place; also returned).
+
+    Args:
+        probabilities: float32 ``(K, Z, Y, X)`` of every class, from :func:`predict_volume` with all channels on
+            the same ``image`` (and ``extra_channel``).
+        slices: indices of the slices to refine (others are left as they are).
+        Other arguments: as :func:`predict_volume`.
+    """
+    mirrored_image = image[:, :, ::-1]
+    mirrored_extra = None if extra_channel is None else extra_channel[:, :, ::-1]
+    for chosen, mirrored in _predicted_batches(predictor, mirrored_image, context_slices, size_multiple,
+                                               mirrored_extra, np.asarray(slices, dtype=np.intp),
+                                               progress or no_progress, message):
+        probabilities[:, chosen] += mirrored[:, :, :, ::-1].transpose(1, 0, 2, 3)
+        probabilities[:, chosen] *= np.float32(0.5)
+    return probabilities
+
+
+def _predicted_batches(predictor, image, context_slices, size_multiple, extra_channel, slices, progress, message):
+    """Yield ``(chosen slice indices, float32 probabilities (B, K, Y, X))`` batch by batch, reporting progress."""
+    n_slices, height, width = image.shape
     batch = batch_size_for(height, width)
     for start in range(0, len(slices), batch):
         chosen = slices[start : start + batch]
@@ -73,8 +113,6 @@ def predict_volume(
         if extra_channel is not None:
             inputs = np.concatenate([inputs, extra_channel[chosen][:, None]], axis=1)
         padded, crop = pad_to_multiple(inputs.astype(np.float32, copy=False), size_multiple)
-        probabilities = softmax(predictor.predict(padded)[crop].astype(np.float32, copy=False))
-        out[:, chosen] = probabilities[:, list(channels)].transpose(1, 0, 2, 3)
+        yield chosen, softmax(predictor.predict(padded)[crop].astype(np.float32, copy=False))
         done = min(start + batch, len(slices))
         progress(done / len(slices), f"{message}: slice {done}/{len(slices)}")
-    return out

@@ -31,7 +31,7 @@ from ..preprocessing import resample_to_shape, resampled_shape, window_normalise
 from ..progress import ProgressCallback, no_progress, sub_progress
 from ..results import ClassProbabilities, SegmentationResult
 from ..volume import Volume
-from .batching import predict_volume
+from .batching import average_with_mirror, predict_volume
 from .grids import box_to_input, resample_linear_box, target_box_of_source_box
 from .postprocess import Box, bounding_box, clean_liver, dilate, largest_component, margin_voxels
 from .predictor import Predictor, make_predictors
@@ -44,6 +44,9 @@ LESION_TOLERANCE_VOXELS = 2
 SLAB_SLICES = 16
 #: The classifier's crop square reaches at most this far (mm) beyond a lesion of diameter d: max(this, 0.75 d).
 CLASSIFIER_CONTEXT_MM = 12.0
+#: Test-time mirroring of the lesion stage: "off"; "lesion-slices": a second, left–right mirrored pass on the
+#: slices where the first pass found lesion voxels, the two averaged; "all": on every liver slice.
+TEST_TIME_MIRROR_MODES = ("off", "lesion-slices", "all")
 NO_LIVER_WARNING = "no liver found: the liver network found no liver in this volume (is it an abdominal CT?)"
 
 
@@ -64,6 +67,7 @@ class Segmenter:
         predictors: ``{"liver": …, "lesion": …}`` from :func:`make_predictors`.
         classifier: the package's crop classifier (None: none in the package; lesions are typed by the voxel vote).
         fp_filter: the package's false-positive reduction stage (None: every component is reported).
+        test_time_mirror: one of :data:`TEST_TIME_MIRROR_MODES`.
     """
 
     package: ModelPackage
@@ -71,17 +75,27 @@ class Segmenter:
     timings: dict[str, float] = field(default_factory=dict)
     classifier: SecondOpinion | None = None
     fp_filter: CandidateFilter | None = None
+    test_time_mirror: str = "off"
+
+    def __post_init__(self):
+        if self.test_time_mirror not in TEST_TIME_MIRROR_MODES:
+            raise ValueError(f"test_time_mirror must be one of {TEST_TIME_MIRROR_MODES}, got {self.test_time_mirror!r}")
 
     @classmethod
     def load(
-        cls, model_dir: str | Path | None = None, backend: str = "onnxruntime", threads: int | None = None
+        cls,
+        model_dir: str | Path | None = None,
+        backend: str = "onnxruntime",
+        threads: int | None = None,
+        test_time_mirror: str = "off",
     ) -> Segmenter:
         """Load and verify the package (default: the bundled one) and start the backend."""
         start = time.perf_counter()
         package = load_model_package(model_dir)
         classifier = SecondOpinion.from_package(package, backend, threads=1)
         fp_filter = CandidateFilter.from_package(package, threads=1)
-        segmenter = cls(package, make_predictors(package, backend, threads), classifier=classifier, fp_filter=fp_filter)
+        segmenter = cls(package, make_predictors(package, backend, threads), classifier=classifier,
+                        fp_filter=fp_filter, test_time_mirror=test_time_mirror)
         segmenter.timings["load_model"] = time.perf_counter() - start
         return segmenter
 
@@ -236,8 +250,16 @@ class Segmenter:
             progress=sub_progress(progress, 0.05, 0.9),
             message="Lesions",
         )
-        del image
         clock.lap("lesion_network")
+        if self.test_time_mirror != "off":
+            refine = liver_slices if self.test_time_mirror == "all" else _slices_with_lesion_voxels(probabilities)
+            average_with_mirror(
+                self.predictors["lesion"], image, probabilities, stage.context_slices, stage.size_multiple, refine,
+                extra_channel=liver_channel if stage.liver_channel else None,
+                progress=sub_progress(progress, 0.9, 0.95), message="Lesions (mirrored)",
+            )
+            clock.lap("lesion_mirror")
+        del image
         progress(0.95, "Lesions: resampling probabilities")
         quantised = resample_to_shape(_quantise(probabilities), crop.shape, order=0)
         lesion_mask = np.zeros(crop.shape, dtype=bool)
@@ -267,6 +289,7 @@ def segment(
     min_lesion_ml: float | None = None,
     with_probabilities: bool = True,
     progress: ProgressCallback | None = None,
+    test_time_mirror: str = "off",
 ) -> SegmentationResult:
     """Segment the liver and its lesions in a CT volume and classify each lesion.
 
@@ -279,6 +302,7 @@ def segment(
         with_probabilities: keep the quantised class probabilities around the liver in the result.
         progress: ``progress(fraction, message)``; may raise :class:`~liverlesion.errors.CancelledError`
             (checked after every batch of slices).
+        test_time_mirror: "off" (default), "lesion-slices" or "all": see :data:`TEST_TIME_MIRROR_MODES`.
 
     Returns:
         A :class:`SegmentationResult` on the input grid. No liver is not an error: the result is empty and
@@ -287,7 +311,7 @@ def segment(
     Raises:
         ModelError: package missing or corrupt. CancelledError: cancelled through ``progress``.
     """
-    segmenter = Segmenter.load(model_dir, backend, threads)
+    segmenter = Segmenter.load(model_dir, backend, threads, test_time_mirror=test_time_mirror)
     return segmenter(volume, min_lesion_ml=min_lesion_ml, with_probabilities=with_probabilities, progress=progress)
 
 
@@ -321,6 +345,11 @@ def _wide_crop(canonical: Volume, crop_box: Box, instances: np.ndarray) -> tuple
     wide_instances = np.zeros(tuple(b.stop - b.start for b in wide), dtype=instances.dtype)
     wide_instances[inner] = instances
     return canonical.array[wide], wide_instances
+
+
+def _slices_with_lesion_voxels(probabilities: np.ndarray) -> np.ndarray:
+    """Indices of the slices of ``probabilities`` (``(4, Z, Y, X)``) where some voxel's most likely class is a lesion."""
+    return np.flatnonzero((probabilities[0] < probabilities[1:].max(axis=0)).any(axis=(1, 2)))
 
 
 def _whole(shape: tuple[int, ...]) -> Box:
