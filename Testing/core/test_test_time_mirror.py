@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from liverlesion.inference.batching import average_with_mirror, predict_volume, softmax
 from liverlesion.inference.pipeline import Segmenter
 
