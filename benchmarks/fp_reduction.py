@@ -11,6 +11,7 @@ Usage::
     python benchmarks/fp_reduction.py run --model PKG --out RUN.json CASE_DIR...     # segment + match (1 thread)
     python benchmarks/fp_reduction.py table RUN.json [RUN.json...]                   # FP/CT, recall >= 10 mm, class acc
     python benchmarks/fp_reduction.py froc RUN.json                                  # the curve against the threshold
+    python benchmarks/fp_reduction.py reliability RUN.json [RUN.json...]             # P(lesion) vs how often it is one
 
 Numbers: false lesions per CT (mean over cases), recall of truth lesions >= 10 mm (any shown candidate touches
 it), class accuracy of detected typed lesions (class of the largest shown candidate touching it).
@@ -121,6 +122,25 @@ def froc(path: Path, thresholds: list[float]) -> str:
     return "\n".join(rows)
 
 
+def reliability(paths: list[Path]) -> str:
+    """Reported P(lesion) of every scored candidate (shown or hidden) against whether it touches a truth lesion."""
+    from liverlesion.classifier.calibration import reliability_table
+
+    rows = ["| run | bin | n | mean P(lesion) | observed fraction that is a lesion |", "|---|---|---|---|---|"]
+    for path in paths:
+        cases = json.loads(path.read_text())["cases"]
+        scored = [c for case in cases for c in case["candidates"] if c.get("lesion_probability") is not None]
+        confidence = np.array([c["lesion_probability"] for c in scored])
+        is_lesion = np.array([bool(c["truth"]) for c in scored])
+        for row in reliability_table(confidence, is_lesion):
+            if row["bin"] == "ECE":
+                rows.append(f"| {path.stem} | ECE | {row['n']} | {row['value']} | |")
+            elif row["n"]:
+                rows.append(f"| {path.stem} | {row['bin']} | {row['n']} | {row['mean_confidence']:.3f} | "
+                            f"{row['observed']:.2f} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -137,8 +157,12 @@ def main() -> None:
     p.add_argument("run", type=Path)
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+    p = sub.add_parser("reliability")
+    p.add_argument("runs", type=Path, nargs="+")
     args = parser.parse_args()
-    if args.cmd == "run":
+    if args.cmd == "reliability":
+        print(reliability(args.runs))
+    elif args.cmd == "run":
         run(args.model, args.cases, args.out, args.threads, args.test_time_mirror)
         print(table([args.out]))
     elif args.cmd == "table":

@@ -12,7 +12,13 @@ from liverlesion.model_package import MODEL_JSON, default_model_dir, load_model_
 def test_an_ensemble_without_torch_weights_replaces_the_stage_and_its_stale_weights_leave_the_package(tmp_path):
     package = tmp_path / "package"
     shutil.copytree(default_model_dir(), package)
-    assert (package / "fp_filter.pt").is_file()
+    single = tmp_path / "single"  # what `fp_train fit` writes: ONNX, JSON and the torch weights
+    single.mkdir()
+    for name in ("fp_filter.onnx", "fp_filter.json"):
+        shutil.copyfile(package / name, single / name)
+    shutil.copyfile(package / "classifier.pt", single / "fp_filter.pt")  # a real torch file stands in
+    add_fp_reduction(package, single)
+    assert "fp_filter.pt" in json.loads((package / MODEL_JSON).read_text())["files"]
     ensemble = tmp_path / "ensemble"  # what `fp_train ensemble` writes: one ONNX graph and its JSON, no .pt
     ensemble.mkdir()
     shutil.copyfile(package / "fp_filter.onnx", ensemble / "fp_filter.onnx")
