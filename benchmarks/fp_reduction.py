@@ -30,7 +30,6 @@ MIN_DIAMETER_MM = 10.0
 
 
 def run(model: str | None, cases: list[Path], out: Path, threads: int, test_time_mirror: str = "off") -> dict:
-    from liverlesion.classifier.candidates import match_candidates
     from liverlesion.classifier.mining import read_labelled_case
     from liverlesion.inference.pipeline import Segmenter
 
@@ -39,32 +38,39 @@ def run(model: str | None, cases: list[Path], out: Path, threads: int, test_time
     records = []
     for case in cases:
         ct, labels = read_labelled_case(case)
-        start = time.perf_counter()
-        result = segmenter(ct, with_probabilities=False)
-        seconds = time.perf_counter() - start
-        matches, truth = match_candidates(result.instances, labels, ct.spacing)
-        by_id = {m.id: m for m in matches}
-        candidates = []
-        for lesion, shown in [(x, True) for x in result.lesions] + [
-                (x, False) for x in getattr(result, "candidates", [])]:
-            match = by_id.get(lesion.id)
-            candidates.append({
-                "id": lesion.id, "shown": shown, "class": lesion.lesion_class,
-                "confidence": round(lesion.confidence, 4),
-                "lesion_probability": getattr(lesion, "lesion_probability", None),
-                "volume_ml": round(lesion.volume_ml, 3), "long_axis_mm": round(lesion.long_axis_mm, 1),
-                "mean_hu": round(lesion.mean_hu, 1), "truth": [] if match is None else match.truth,
-            })
-        records.append({"case": case.name, "seconds": round(seconds, 2), "candidates": candidates,
-                        "truth": [t.to_dict() for t in truth]})
-        print(f"{case.name}: {len(result.lesions)} shown, {len(getattr(result, 'candidates', []))} hidden, "
-              f"{len(truth)} truth, {seconds:.1f} s", flush=True)
+        record = score_case(segmenter, ct, labels, case.name)
+        records.append(record)
+        print(f"{case.name}: {sum(c['shown'] for c in record['candidates'])} shown, "
+              f"{sum(not c['shown'] for c in record['candidates'])} hidden, {len(record['truth'])} truth, "
+              f"{record['seconds']:.1f} s", flush=True)
     summary = {"model": str(model or "bundled"), "version": segmenter.package.version, "threshold": threshold,
                "test_time_mirror": test_time_mirror,
                "cases": records}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=1))
     return summary
+
+
+def score_case(segmenter, ct, labels, name: str) -> dict:
+    """Segment one CT and match every reported component (shown and hidden) to the truth ``labels``."""
+    from liverlesion.classifier.candidates import match_candidates
+
+    start = time.perf_counter()
+    result = segmenter(ct, with_probabilities=False)
+    seconds = time.perf_counter() - start
+    matches, truth = match_candidates(result.instances, labels, ct.spacing)
+    by_id = {m.id: m for m in matches}
+    candidates = []
+    for lesion, shown in [(x, True) for x in result.lesions] + [(x, False) for x in getattr(result, "candidates", [])]:
+        match = by_id.get(lesion.id)
+        candidates.append({
+            "id": lesion.id, "shown": shown, "class": lesion.lesion_class,
+            "confidence": round(lesion.confidence, 4),
+            "lesion_probability": getattr(lesion, "lesion_probability", None),
+            "volume_ml": round(lesion.volume_ml, 3), "long_axis_mm": round(lesion.long_axis_mm, 1),
+            "mean_hu": round(lesion.mean_hu, 1), "truth": [] if match is None else match.truth,
+        })
+    return {"case": name, "seconds": round(seconds, 2), "candidates": candidates, "truth": [t.to_dict() for t in truth]}
 
 
 def _score(candidate: dict) -> float:

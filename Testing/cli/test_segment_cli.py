@@ -218,6 +218,8 @@ def test_a_run_cancelled_midway_exits_130_and_leaves_no_output_folder(signal_num
         [sys.executable, "-m", "liverlesion", "segment", str(source), "-o", str(out), "--model", str(untrained_model),
          "--progress", "json", "--threads", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # A shell's background job ignores SIGINT and children inherit that; give the child Python's own handler.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     first = process.stdout.readline()
     assert json.loads(first)["fraction"] == 0.0
