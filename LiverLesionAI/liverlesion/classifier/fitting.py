@@ -25,6 +25,9 @@ class FitOptions:
         weight_decay: AdamW weight decay.
         seed: seed of batch order and augmentation.
         augment: online augmentation on/off.
+        scan_noise_hu: when > 0, half of the crops also get scanner noise of s.d. U(0, this) HU, scaled into each
+            CT channel by its window width (``channel_widths_hu``): the noise of another scan, not the 0.02 jitter.
+        channel_widths_hu: window width (HU) of each CT channel (all but the mask), needed with ``scan_noise_hu``.
     """
 
     epochs: int = 10
@@ -33,11 +36,17 @@ class FitOptions:
     weight_decay: float = 1e-4
     seed: int = 0
     augment: bool = True
+    scan_noise_hu: float = 0.0
+    channel_widths_hu: tuple[float, ...] = ()
 
 
-def augment_batch(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def augment_batch(
+    batch: np.ndarray, rng: np.random.Generator, scan_noise_hu: float = 0.0, channel_widths_hu: tuple[float, ...] = ()
+) -> np.ndarray:
     """Random flips / 90° turns per crop; CT channels (all but the last) get contrast × U(0.9, 1.1) about 0.5,
-    an offset U(-0.04, 0.04) and Gaussian noise s.d. 0.02. ``batch`` float32 ``(B, C, S, S)``; returns a copy."""
+    an offset U(-0.04, 0.04) and Gaussian noise s.d. 0.02; with ``scan_noise_hu`` > 0, half of the crops also get
+    noise of s.d. U(0, scan_noise_hu) HU (divided by each channel's window width). ``batch`` float32
+    ``(B, C, S, S)``; returns a copy."""
     out = np.empty_like(batch)
     for i, crop in enumerate(batch):
         crop = np.rot90(crop, int(rng.integers(4)), axes=(1, 2))
@@ -52,6 +61,13 @@ def augment_batch(batch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     ct *= contrast
     ct += 0.5 + offset
     ct += rng.normal(0.0, 0.02, ct.shape).astype(np.float32)
+    if scan_noise_hu > 0:
+        if len(channel_widths_hu) != ct.shape[1]:
+            raise ValueError(f"scan noise needs one window width per CT channel ({ct.shape[1]}), "
+                             f"got {len(channel_widths_hu)}")
+        sd_hu = rng.uniform(0.0, scan_noise_hu, n) * (rng.uniform(size=n) < 0.5)
+        scale = (sd_hu[:, None] / np.asarray(channel_widths_hu, dtype=np.float64)[None]).astype(np.float32)
+        ct += rng.standard_normal(ct.shape, dtype=np.float32) * scale[:, :, None, None]
     np.clip(ct, 0.0, 1.0, out=ct)
     return out
 
@@ -95,7 +111,7 @@ def fit(model, crops: np.ndarray, targets: np.ndarray, options: FitOptions,
             index = np.sort(order[first:first + options.batch_size])
             batch = crops[index].astype(np.float32) / 255.0
             if options.augment:
-                batch = augment_batch(batch, rng)
+                batch = augment_batch(batch, rng, options.scan_noise_hu, options.channel_widths_hu)
             logits = model(torch.from_numpy(batch))
             loss = loss_fn(logits, torch.from_numpy(targets[index].astype(np.int64)))
             optimiser.zero_grad()

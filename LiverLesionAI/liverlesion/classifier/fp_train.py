@@ -315,6 +315,13 @@ def run_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def ct_channel_widths_hu(spec: CropSpec) -> tuple[float, ...]:
+    """Window width (HU) of each CT channel of ``spec``'s crops: the centre-slice windows, then the slices below
+    and above, which use the first (liver) window."""
+    widths = tuple(float(high - low) for low, high in spec.windows_hu)
+    return widths + (widths[0], widths[0])
+
+
 def run_fit(args: argparse.Namespace) -> int:
     import torch
 
@@ -327,7 +334,8 @@ def run_fit(args: argparse.Namespace) -> int:
     val_lesion = val.target != NOT_A_LESION
     classifier_pt = Path(args.classifier_pt) if args.classifier_pt else None
     model = _network(spec, args, classifier_pt)
-    options = FitOptions(epochs=args.epochs, lr=args.lr, seed=args.seed)
+    options = FitOptions(epochs=args.epochs, lr=args.lr, seed=args.seed, scan_noise_hu=args.scan_noise_hu,
+                         channel_widths_hu=ct_channel_widths_hu(spec))
     history = fit(model, train.crops, targets, options, lambda f, m: _log(f, f"fit: {m}"))
     logits = _logits(model, val.crops)
     report = {
@@ -399,6 +407,8 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--lr", type=float, default=1e-3)
     f.add_argument("--threads", type=int, default=1)
     f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--scan-noise-hu", type=float, default=0.0,
+                   help="half of the training crops get extra scanner noise of s.d. U(0, this) HU (0: none)")
     e = sub.add_parser("ensemble", help="one stage from several fits (mean logits), calibrated and thresholded again")
     e.add_argument("--fits", required=True, nargs="+", help="fit output folders (fp_filter.pt)")
     e.add_argument("--cache", required=True, nargs="+", help="crop caches: their validation split is used")
