@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from liverlesion.classifier.crops import CropSpec
 from liverlesion.classifier.fitting import augment_batch
 from liverlesion.classifier.fp_train import ct_channel_widths_hu
