@@ -9,7 +9,7 @@ the same for every variant and model.
 
 Usage::
 
-    python benchmarks/robustness.py run --out RUN.json [--model PKG] [--threads 1] [--variants NAME...] CASE_DIR...
+    python benchmarks/robustness.py run --out RUN.json [--model PKG] [--threads 1] [--variant NAME ...] CASE_DIR...
     python benchmarks/robustness.py table RUN.json
 """
 
@@ -75,7 +75,8 @@ def main() -> None:
     p.add_argument("--model", help="model package (default: the bundled one)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--variants", nargs="*", help="variant names (default: all; the first is the baseline)")
+    p.add_argument("--variant", dest="variants", action="append",
+                   help="a variant name, repeatable (default: all; the first given is the baseline)")
     p = sub.add_parser("table")
     p.add_argument("run", type=Path)
     args = parser.parse_args()
