@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InvalidInputError
+from .inference.postprocess import bounding_box
 from .io import Segment, write_labelmap, write_seg_nrrd, write_volume
 from .labels import LABEL_NAMES, LESION_CLASSES, LIVER
 from .report import write_lesions_csv, write_lesions_json
@@ -185,11 +186,16 @@ def segmentation_layers(result: SegmentationResult) -> tuple[np.ndarray, list[Se
 def write_candidate_masks(path: Path, result: SegmentationResult) -> Path:
     """Write the low-confidence candidates' voxels (uint16 ``(z, y, x)``, value = candidate id) on the input grid."""
     instances = np.asarray(result.instances)
-    keep = np.zeros(int(instances.max(initial=0)) + 1, dtype=np.uint16)  # id → id for candidates, else 0
-    for candidate in result.candidates:
-        if candidate.id < keep.size:
-            keep[candidate.id] = candidate.id
-    return write_volume(path, result.labelmap.with_array(keep[instances]))
+    masks = np.zeros(instances.shape, dtype=np.uint16)
+    box = bounding_box(instances > 0)  # lesions fill a small part of the grid: look up ids only there
+    if box is not None:
+        inside = instances[box]
+        keep = np.zeros(int(inside.max()) + 1, dtype=np.uint16)  # id → id for candidates, else 0
+        for candidate in result.candidates:
+            if candidate.id < keep.size:
+                keep[candidate.id] = candidate.id
+        masks[box] = keep[inside]
+    return write_volume(path, result.labelmap.with_array(masks))
 
 
 def write_probabilities(path: Path, probabilities: ClassProbabilities, grid: Volume) -> Path:
