@@ -11,7 +11,7 @@ Usage::
     python benchmarks/fp_reduction.py run --model PKG --out RUN.json CASE_DIR...     # segment + match (1 thread)
     python benchmarks/fp_reduction.py table RUN.json [RUN.json...]                   # FP/CT, recall >= 10 mm, class acc
     python benchmarks/fp_reduction.py froc RUN.json                                  # the curve against the threshold
-    python benchmarks/fp_reduction.py reliability RUN.json [RUN.json...]             # P(lesion) vs how often it is one
+    python benchmarks/fp_reduction.py reliability RUN.json [RUN.json...]             # P(lesion) (or --of class) vs how often it is right
 
 Numbers: false lesions per CT (mean over cases), recall of truth lesions >= 10 mm (any shown candidate touches
 it), class accuracy of detected typed lesions (class of the largest shown candidate touching it).
@@ -147,6 +147,31 @@ def reliability(paths: list[Path]) -> str:
     return "\n".join(rows)
 
 
+def class_reliability(paths: list[Path]) -> str:
+    """Reported class confidence of every shown lesion that touches a typed truth lesion against whether its class
+    is that lesion's (the largest touched truth lesion's class)."""
+    from liverlesion.classifier.calibration import reliability_table
+
+    rows = ["| run | bin | n | mean class confidence | observed accuracy |", "|---|---|---|---|---|"]
+    for path in paths:
+        confidence, correct = [], []
+        for case in json.loads(path.read_text())["cases"]:
+            truth = {t["id"]: t for t in case["truth"]}
+            for c in case["candidates"]:
+                touched = [truth[i] for i in c["truth"] if i in truth and truth[i].get("truth_class")]
+                if c["shown"] and touched:
+                    largest = max(touched, key=lambda t: t["voxels"])
+                    confidence.append(c["confidence"])
+                    correct.append(c["class"] == largest["truth_class"])
+        for row in reliability_table(np.array(confidence), np.array(correct, bool)):
+            if row["bin"] == "ECE":
+                rows.append(f"| {path.stem} | ECE | {row['n']} | {row['value']} | |")
+            elif row["n"]:
+                rows.append(f"| {path.stem} | {row['bin']} | {row['n']} | {row['mean_confidence']:.3f} | "
+                            f"{row['observed']:.2f} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -165,9 +190,11 @@ def main() -> None:
                    default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
     p = sub.add_parser("reliability")
     p.add_argument("runs", type=Path, nargs="+")
+    p.add_argument("--of", choices=("lesion", "class"), default="lesion",
+                   help="P(lesion) of every scored candidate, or the class confidence of shown typed lesions")
     args = parser.parse_args()
     if args.cmd == "reliability":
-        print(reliability(args.runs))
+        print(reliability(args.runs) if args.of == "lesion" else class_reliability(args.runs))
     elif args.cmd == "run":
         run(args.model, args.cases, args.out, args.threads, args.test_time_mirror)
         print(table([args.out]))
