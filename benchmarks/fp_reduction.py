@@ -130,28 +130,17 @@ def froc(path: Path, thresholds: list[float]) -> str:
 
 def reliability(paths: list[Path]) -> str:
     """Reported P(lesion) of every scored candidate (shown or hidden) against whether it touches a truth lesion."""
-    from liverlesion.classifier.calibration import reliability_table
-
     rows = ["| run | bin | n | mean P(lesion) | observed fraction that is a lesion |", "|---|---|---|---|---|"]
     for path in paths:
         cases = json.loads(path.read_text())["cases"]
         scored = [c for case in cases for c in case["candidates"] if c.get("lesion_probability") is not None]
-        confidence = np.array([c["lesion_probability"] for c in scored])
-        is_lesion = np.array([bool(c["truth"]) for c in scored])
-        for row in reliability_table(confidence, is_lesion):
-            if row["bin"] == "ECE":
-                rows.append(f"| {path.stem} | ECE | {row['n']} | {row['value']} | |")
-            elif row["n"]:
-                rows.append(f"| {path.stem} | {row['bin']} | {row['n']} | {row['mean_confidence']:.3f} | "
-                            f"{row['observed']:.2f} |")
+        rows += _reliability_rows(path.stem, [c["lesion_probability"] for c in scored], [bool(c["truth"]) for c in scored])
     return "\n".join(rows)
 
 
 def class_reliability(paths: list[Path]) -> str:
     """Reported class confidence of every shown lesion that touches a typed truth lesion against whether its class
     is that lesion's (the largest touched truth lesion's class)."""
-    from liverlesion.classifier.calibration import reliability_table
-
     rows = ["| run | bin | n | mean class confidence | observed accuracy |", "|---|---|---|---|---|"]
     for path in paths:
         confidence, correct = [], []
@@ -163,23 +152,36 @@ def class_reliability(paths: list[Path]) -> str:
                     largest = max(touched, key=lambda t: t["voxels"])
                     confidence.append(c["confidence"])
                     correct.append(c["class"] == largest["truth_class"])
-        for row in reliability_table(np.array(confidence), np.array(correct, bool)):
-            if row["bin"] == "ECE":
-                rows.append(f"| {path.stem} | ECE | {row['n']} | {row['value']} | |")
-            elif row["n"]:
-                rows.append(f"| {path.stem} | {row['bin']} | {row['n']} | {row['mean_confidence']:.3f} | "
-                            f"{row['observed']:.2f} |")
+        rows += _reliability_rows(path.stem, confidence, correct)
     return "\n".join(rows)
+
+
+def _reliability_rows(name: str, confidence: list[float], correct: list[bool]) -> list[str]:
+    """Markdown rows of :func:`liverlesion.classifier.calibration.reliability_table` (empty bins left out)."""
+    from liverlesion.classifier.calibration import reliability_table
+
+    rows = []
+    for row in reliability_table(np.array(confidence, dtype=float), np.array(correct, dtype=bool)):
+        if row["bin"] == "ECE":
+            rows.append(f"| {name} | ECE | {row['n']} | {row['value']} | |")
+        elif row["n"]:
+            rows.append(f"| {name} | {row['bin']} | {row['n']} | {row['mean_confidence']:.3f} | {row['observed']:.2f} |")
+    return rows
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of a ``run`` subcommand: cases, model, output and threads (shared with robustness.py)."""
+    parser.add_argument("cases", type=Path, nargs="+")
+    parser.add_argument("--model", help="model package (default: the bundled one)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=1)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("run")
-    p.add_argument("cases", type=Path, nargs="+")
-    p.add_argument("--model", help="model package (default: the bundled one)")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--threads", type=int, default=1)
+    add_run_arguments(p)
     p.add_argument("--test-time-mirror", default="off", choices=("off", "lesion-slices", "all"),
                    help="the lesion stage's left-right mirrored second pass (Segmenter.test_time_mirror)")
     p = sub.add_parser("table")

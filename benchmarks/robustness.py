@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fp_reduction import metrics, score_case  # noqa: E402
+from fp_reduction import add_run_arguments, metrics, score_case  # noqa: E402
 
 
 def run(model: str | None, cases: list[Path], out: Path, threads: int, names: list[str] | None) -> dict:
@@ -71,10 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("run")
-    p.add_argument("cases", type=Path, nargs="+")
-    p.add_argument("--model", help="model package (default: the bundled one)")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--threads", type=int, default=1)
+    add_run_arguments(p)
     p.add_argument("--variant", dest="variants", action="append",
                    help="a variant name, repeatable (default: all; the first given is the baseline)")
     p = sub.add_parser("table")

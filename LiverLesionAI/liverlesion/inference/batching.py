@@ -97,8 +97,7 @@ def average_with_mirror(
     for chosen, mirrored in _predicted_batches(predictor, mirrored_image, context_slices, size_multiple,
                                                mirrored_extra, np.asarray(slices, dtype=np.intp),
                                                progress or no_progress, message):
-        probabilities[:, chosen] += mirrored[:, :, :, ::-1].transpose(1, 0, 2, 3)
-        probabilities[:, chosen] *= np.float32(0.5)
+        probabilities[:, chosen] = 0.5 * (probabilities[:, chosen] + mirrored[:, :, :, ::-1].transpose(1, 0, 2, 3))
     return probabilities
 
 
