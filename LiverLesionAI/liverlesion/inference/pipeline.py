@@ -266,14 +266,14 @@ class Segmenter:
         # Linear interpolation is a convex combination: where no neighbouring lesion-grid node has a lesion
         # argmax, no interpolated voxel has one. So the exact (linear) argmax is needed only around those nodes.
         near_liver = dilate(liver_channel > 0, LESION_TOLERANCE_VOXELS + 1)
-        candidates = bounding_box((np.argmax(probabilities, axis=0) != 0) & near_liver)
+        candidates = bounding_box(_lesion_class_wins(probabilities) & near_liver)
         del liver_channel, near_liver
         if candidates is not None:
             box = target_box_of_source_box(candidates, shape, crop.shape, margin=1)
             for start in range(box[0].start, box[0].stop, SLAB_SLICES):  # slabs bound the float32 memory
                 slab = (slice(start, min(start + SLAB_SLICES, box[0].stop)), box[1], box[2])
                 linear = resample_linear_box(probabilities, crop.shape, slab)
-                lesion_mask[slab] = np.argmax(linear, axis=0) != 0
+                lesion_mask[slab] = _lesion_class_wins(linear)
                 quantised[(slice(None), *slab)] = _quantise(linear)
             lesion_mask &= dilate(liver_crop, LESION_TOLERANCE_VOXELS)
         clock.lap("lesion_resample_back")
@@ -349,7 +349,14 @@ def _wide_crop(canonical: Volume, crop_box: Box, instances: np.ndarray) -> tuple
 
 def _slices_with_lesion_voxels(probabilities: np.ndarray) -> np.ndarray:
     """Indices of the slices of ``probabilities`` (``(4, Z, Y, X)``) where some voxel's most likely class is a lesion."""
-    return np.flatnonzero((probabilities[0] < probabilities[1:].max(axis=0)).any(axis=(1, 2)))
+    return np.flatnonzero(_lesion_class_wins(probabilities).any(axis=(1, 2)))
+
+
+def _lesion_class_wins(probabilities: np.ndarray) -> np.ndarray:
+    """bool ``(Z, Y, X)``: where the argmax over ``probabilities`` (``(C, Z, Y, X)``, class 0 = background) is a
+    lesion class. Same answer as ``argmax(axis=0) != 0`` (a tie with the background goes to the background, as
+    argmax takes the first maximum), about ten times faster on a 4-class volume."""
+    return probabilities[1:].max(axis=0) > probabilities[0]
 
 
 def _whole(shape: tuple[int, ...]) -> Box:
