@@ -8,7 +8,12 @@ in-plane centroid on that slice, covering a square of ``side_mm = max(min_side_m
 
 Channels (``CropSpec.channel_names``): the centre slice in three CT windows (liver, abdomen, wide), the liver
 window on the slices ``±offset`` (offset ``max(1 slice, neighbour_fraction * diameter)``, kept inside the lesion's
-slices), and the lesion mask of the centre slice; all float32 in [0, 1].
+slices), optionally a **context** channel (the centre slice over a fixed ``context_side_mm`` square in the abdomen
+window, whatever the lesion's size), and the lesion mask of the centre slice (always last); all float32 in [0, 1].
+
+The lesion channels scale with the lesion, so they cannot tell a 13 mm cyst from a 35 mm gallbladder (both a round
+water-density blob filling two thirds of the crop); the context channel keeps absolute size and where the blob sits
+(inside the parenchyma, at the liver edge, beside the fossa).
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class CropSpec:
         windows_hu: ``(low, high)`` HU of the centre-slice channels: liver W150/L80, abdomen W400/L50,
             wide W1000/L200.
         neighbour_fraction: neighbour slice offset as a fraction of the diameter (at least one slice).
+        context_side_mm: side (mm) of the fixed-size context channel; 0: no context channel (the lesion
+            classifier's spec; the false-positive stage may use one).
     """
 
     size: int = 48
@@ -41,15 +48,26 @@ class CropSpec:
         default=((5.0, 155.0), (-150.0, 250.0), (-300.0, 700.0))
     )
     neighbour_fraction: float = 0.25
+    context_side_mm: float = 0.0
 
     @property
     def n_channels(self) -> int:
-        return len(self.windows_hu) + 3
+        return len(self.windows_hu) + 3 + (1 if self.context_side_mm > 0 else 0)
+
+    @property
+    def context_window_hu(self) -> tuple[float, float]:
+        """Window of the context channel: the abdomen window (the second of ``windows_hu``, else the first)."""
+        return self.windows_hu[1] if len(self.windows_hu) > 1 else self.windows_hu[0]
 
     @property
     def channel_names(self) -> tuple[str, ...]:
-        windows = tuple(f"centre W{h - lo:g}/L{(h + lo) / 2:g}" for lo, h in self.windows_hu)
-        return (*windows, "below (liver window)", "above (liver window)", "lesion mask")
+        def name(window):
+            low, high = window
+            return f"W{high - low:g}/L{(high + low) / 2:g}"
+
+        windows = tuple(f"centre {name(w)}" for w in self.windows_hu)
+        context = (f"context {self.context_side_mm:g} mm {name(self.context_window_hu)}",) if self.context_side_mm > 0 else ()
+        return (*windows, "below (liver window)", "above (liver window)", *context, "lesion mask")
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -156,6 +174,10 @@ def extract_crop(
     channels = [window_normalise(centre_hu, window) for window in spec.windows_hu]
     channels.append(window_normalise(plane(below), spec.windows_hu[0]))
     channels.append(window_normalise(plane(above), spec.windows_hu[0]))
+    if spec.context_side_mm > 0:
+        context_side = spec.context_side_mm * float(scale_factor)
+        context = sample_plane(ct_zyx[geometry.z], centre, context_side, spacing_xyz, spec.size, rotation)
+        channels.append(window_normalise(context, spec.context_window_hu))
     mask = sample_plane(mask_zyx[geometry.z].astype(np.float32), centre, side, spacing_xyz, spec.size, rotation)
     channels.append(np.clip(mask, 0.0, 1.0))
     return np.stack(channels).astype(np.float32, copy=False)

@@ -27,7 +27,7 @@ import json
 import shlex
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +94,7 @@ def run_mine(args: argparse.Namespace) -> int:
 
     segmenter = Segmenter.load(args.model, threads=args.threads)
     spec = segmenter.classifier.session.spec if segmenter.classifier is not None else CropSpec()
+    spec = replace(spec, context_side_mm=args.context_side_mm)
     sets, records = [], []
     cases = list(_cases(args))
     start = time.perf_counter()
@@ -122,6 +123,7 @@ def run_negatives(args: argparse.Namespace) -> int:
 
     package = load_model_package(args.model)
     spec = CropSpec.from_json(package.metadata["classifier"]["crop"]) if package.classifier_dir else CropSpec()
+    spec = replace(spec, context_side_mm=args.context_side_mm)
     sets = []
     cases = list(_cases(args))
     for number, (group, make) in enumerate(cases):
@@ -143,6 +145,8 @@ def _network(spec: CropSpec, args: argparse.Namespace, classifier_pt: Path | Non
 
         model, _, _ = load_torch(classifier_pt)
         model.replace_head(len(FP_CLASSES))
+        # A context channel the classifier's crops lack (before the mask, which stays last) starts at zero weight.
+        model.widen_input(spec.n_channels, insert_at=model.in_channels - 1)
         model.freeze(args.freeze if args.freeze >= 0 else None)
         return model
     return ResNetClassifier(spec.n_channels, len(FP_CLASSES), base_channels=16, blocks_per_stage=1)
@@ -317,9 +321,10 @@ def run_ensemble(args: argparse.Namespace) -> int:
 
 def ct_channel_widths_hu(spec: CropSpec) -> tuple[float, ...]:
     """Window width (HU) of each CT channel of ``spec``'s crops: the centre-slice windows, then the slices below
-    and above, which use the first (liver) window."""
+    and above, which use the first (liver) window, then the context channel if any."""
     widths = tuple(float(high - low) for low, high in spec.windows_hu)
-    return widths + (widths[0], widths[0])
+    low, high = spec.context_window_hu
+    return widths + (widths[0], widths[0]) + ((float(high - low),) if spec.context_side_mm > 0 else ())
 
 
 def run_fit(args: argparse.Namespace) -> int:
@@ -393,6 +398,10 @@ def parser() -> argparse.ArgumentParser:
     n.add_argument("--model", help="model package whose classifier crop spec to use (default: bundled)")
     n.add_argument("--count", type=int, default=12, help="pseudo-candidates per case")
     n.add_argument("--variants", type=int, default=2)
+    for q in (m, n):
+        q.add_argument("--context-side-mm", type=float, default=0.0,
+                       help="add a context channel: the centre slice over a fixed square of this side in mm "
+                            "(abdomen window), so the stage sees absolute size and surroundings (0: none)")
     for name, default in (("--real-seeds", list(range(0, 8))), ("--inserted-seeds", list(range(0, 20))),
                           ("--phantom-seeds", []), ("--val-real-seeds", [100, 101]),
                           ("--val-inserted-seeds", list(range(100, 106))), ("--val-phantom-seeds", [])):

@@ -113,6 +113,28 @@ class ResNetClassifier(nn.Module):
         self.n_classes = n_classes
         self.head = self._make_head(n_classes)
 
+    def widen_input(self, in_channels: int, insert_at: int | None = None) -> None:
+        """Accept ``in_channels`` >= the current input channels, the new ones inserted before old channel
+        ``insert_at`` (None: appended). The stem keeps its trained filters for the old channels and starts with
+        zero weights on the new ones, so the outputs are unchanged until training moves them."""
+        import torch
+
+        old = self.stem[0]
+        if in_channels < old.in_channels:
+            raise ValueError(f"cannot narrow the input from {old.in_channels} to {in_channels} channels")
+        if in_channels == old.in_channels:
+            return
+        new = nn.Conv2d(in_channels, old.out_channels, old.kernel_size, stride=old.stride, padding=old.padding,
+                        bias=False)
+        added = in_channels - old.in_channels
+        at = old.in_channels if insert_at is None else int(insert_at)
+        with torch.no_grad():
+            new.weight.zero_()
+            new.weight[:, :at] = old.weight[:, :at]
+            new.weight[:, at + added:] = old.weight[:, at:]
+        self.stem[0] = new
+        self.in_channels = in_channels
+
     def frozen_modules(self) -> list[nn.Module]:
         """The modules frozen by :meth:`freeze` (stem first)."""
         if self.frozen_stages < 0:
