@@ -207,6 +207,7 @@ class Gateway:
                              headers={"Retry-After": "60"})
             session = await self._new_session(self.ended.pop(cookie, ""))
             new_cookie = session.cookie
+        session.last_seen = time.monotonic()  # a browser is here (a page reload counts, not only a websocket)
         if not session.ready.is_set():
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(session.ready.wait(), 1.0 if request.path in _PAGES else 60.0)

@@ -66,6 +66,9 @@ class SessionProcess:
         except (asyncio.TimeoutError, ConnectionError) as error:
             self.failed = f"the viewer process did not start ({type(error).__name__})"
             return
+        # No browser can reach the session before it is ready: the abandon clock starts now, not at the page
+        # request that created it (on a loaded server the start alone may take longer than the abandon limit).
+        self.last_seen = time.monotonic()
         self.ready.set()
 
     async def _read_ready(self) -> None:
