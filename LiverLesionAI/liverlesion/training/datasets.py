@@ -172,7 +172,7 @@ class CaseStore:
     """
 
     def __init__(self, specs, stage: StageConfig, config: CascadeConfig, seed: int = 0, cache_dir=None, log=None,
-                 insertion: dict | None = None):
+                 insertion: dict | None = None, workers: int = 0):
         from .sources import load_spec
 
         self.stage, self.config, self.seed = stage, config, seed
@@ -197,25 +197,24 @@ class CaseStore:
             raise ValueError("no training cases: give at least one --data KIND:PATH")
         self.epoch: int | None = None
         self.cases: list[StageCase] = []
-        self.refresh(0)
+        self.refresh(0, workers)
 
-    def refresh(self, epoch: int) -> None:
+    def refresh(self, epoch: int, workers: int = 0) -> None:
         """Prepare the cases for ``epoch`` (regenerates inserted lesions, and masses for the liver stage, when the
-        epoch changes)."""
-        from .sources import insert_into, insert_masses_into
+        epoch changes), in ``workers`` forked processes (0: here; the same cases either way)."""
+        from .workers import ForkedMap
 
         if self.epoch is not None and epoch == self.epoch:
             return
         first = self.epoch is None
         self.epoch = epoch
+        regenerated = [i for i, raw in enumerate(self.raw) if raw is not None and raw.regenerate_seed is not None]
+        with ForkedMap(lambda index: self._regenerate(index, epoch), min(workers, len(regenerated))) as pool:
+            fresh = dict(zip(regenerated, pool.map(regenerated), strict=True))
         prepared, shared = [], {}
         for index, raw in enumerate(self.raw):
-            if raw is not None and raw.regenerate_seed is not None:
-                seed = raw.regenerate_seed * 10_007 + epoch
-                case = insert_into(raw, seed, **self.insertion)
-                if self.stage.name == "liver":
-                    case = insert_masses_into(case, seed)
-                prepared.append(prepare_case(case, self.stage, self.config))
+            if index in fresh:
+                prepared.append(fresh[index])
             elif first:
                 key = id(raw.ct.array)
                 if key not in shared:
@@ -226,6 +225,17 @@ class CaseStore:
         self.cases = prepared
         # Only cases regenerated each epoch need their full-resolution volumes again.
         self.raw = [r if r is not None and r.regenerate_seed is not None else None for r in self.raw]
+
+    def _regenerate(self, index: int, epoch: int) -> StageCase:
+        """Raw case ``index`` with this epoch's inserted lesions (and liver-stage masses), prepared."""
+        from .sources import insert_into, insert_masses_into
+
+        raw = self.raw[index]
+        seed = raw.regenerate_seed * 10_007 + epoch
+        case = insert_into(raw, seed, **self.insertion)
+        if self.stage.name == "liver":
+            case = insert_masses_into(case, seed)
+        return prepare_case(case, self.stage, self.config)
 
 
 def _cache_path(cache_dir, spec, seed):

@@ -34,6 +34,7 @@ from .methods import check_method, phase_for_epoch
 from .options import TrainOptions
 from .sampling import SamplingOptions, collate
 from .sources import DataSpec
+from .workers import ForkedMap
 
 Log = Callable[[str], None]
 VALIDATION_EPOCH = 1_000_000  # "epoch" seed component of the fixed validation samples
@@ -120,6 +121,21 @@ def _lr_lambda(total_steps: int, warmup: int):
     return factor
 
 
+def _batch_drawer(cases, stage, options, context, epoch, sampling, augment, binary):
+    """The job that makes step ``step``'s batch of this rank: ``(images, targets, lesion types)`` arrays
+    (numpy, so that a worker process hands them back through a pipe, not through shared-memory tensors)."""
+
+    def draw(step: int):
+        first = ((step * context.world_size) + context.rank) * options.batch_size
+        samples = [
+            draw_sample(cases, stage, options.seed, epoch, first + j, sampling, augment, binary)
+            for j in range(options.batch_size)
+        ]
+        return tuple(t.numpy() for t in collate(samples, stage.size_multiple))
+
+    return draw
+
+
 def _forward(model, images, targets, types, phase, options):
     output = model(images)
     logits, class_logits = output if isinstance(output, tuple) else (output, None)
@@ -201,7 +217,8 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
         (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
     specs = [DataSpec.parse(text) for text in options.data]
     cache = options.cache_dir
-    store = CaseStore(specs, stage, config, options.seed, cache, say, insertion=options.insertion)
+    store = CaseStore(specs, stage, config, options.seed, cache, say, insertion=options.insertion,
+                      workers=options.data_workers)
     val_store = (
         CaseStore([DataSpec.parse(t) for t in options.val_data], stage, config, options.seed + 7, cache, say)
         if options.val_data
@@ -240,7 +257,7 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
             options.method, epoch, options.epochs, stage.levels, options.pretrain_fraction, options.freeze_levels
         )
         source = pretrain_store if phase.binary else store
-        source.refresh(epoch)
+        source.refresh(epoch, options.data_workers)
         freeze_encoder_levels(model, phase.frozen_levels)
         trained = wrap(model, context)
         trained.train()
@@ -249,25 +266,22 @@ def _train(options: TrainOptions, context: DistContext, log: Log | None) -> Path
                                    options.balance_lesions, options.small_lesion_fraction)
         losses, class_losses, started = [], [], time.perf_counter()
         bar = _progress_bar(options.steps_per_epoch, f"{options.stage} epoch {epoch + 1}/{options.epochs} [{phase.name}]", context)
-        for step in range(options.steps_per_epoch):
-            first = ((step * context.world_size) + context.rank) * options.batch_size
-            samples = [
-                draw_sample(source.cases, stage, options.seed, epoch, first + j, sampling, augment, phase.binary)
-                for j in range(options.batch_size)
-            ]
-            images, targets, types = (t.to(context.device) for t in collate(samples, stage.size_multiple))
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
-                loss, _, cls = _forward(trained, images, targets, types, phase, options)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            losses.append(float(loss.detach()))
-            if cls is not None:
-                class_losses.append(float(cls.detach()))
-            if bar is not None:
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-                bar.update(1)
+        drawer = _batch_drawer(source.cases, stage, options, context, epoch, sampling, augment, phase.binary)
+        with ForkedMap(drawer, options.data_workers) as batches:
+            for batch in batches.map(range(options.steps_per_epoch)):
+                images, targets, types = (torch.from_numpy(a).to(context.device) for a in batch)
+                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
+                    loss, _, cls = _forward(trained, images, targets, types, phase, options)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                scheduler.step()
+                losses.append(float(loss.detach()))
+                if cls is not None:
+                    class_losses.append(float(cls.detach()))
+                if bar is not None:
+                    bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+                    bar.update(1)
         if bar is not None:
             bar.close()
         elapsed = time.perf_counter() - started

@@ -59,6 +59,7 @@ class TrainOptions:
     small_lesion_fraction: float = 0.0
     untyped_as_lesion: bool = False
     balance_lesions: bool = False
+    data_workers: int = 0
     cascade: dict[str, Any] = field(default_factory=dict)
     augmentation: dict[str, Any] = field(default_factory=dict)
     insertion: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +90,8 @@ class TrainOptions:
             raise InvalidInputError(f"unknown insertion option(s) {sorted(unknown)}; known: {sorted(INSERTION_OPTIONS)}")
         if not 0.0 <= self.hard_negative_fraction < 1.0:
             raise InvalidInputError(f"--hard-negative-fraction must be in [0, 1), got {self.hard_negative_fraction}")
+        if self.data_workers < 0:
+            raise InvalidInputError(f"--data-workers must be >= 0, got {self.data_workers}")
         if not 0.0 <= self.small_lesion_fraction < 1.0:
             raise InvalidInputError(f"--small-lesion-fraction must be in [0, 1), got {self.small_lesion_fraction}")
 
@@ -138,6 +141,8 @@ _FLAG_HELP = {
     "hard_negative_fraction": "lesion stage: share of patches centred on liver voxels that look unlike the liver "
     "and are no lesion (vessels, hilum, fissures, edge)",
     "small_lesion_fraction": "lesion stage: share of patches centred on a lesion of at most 4.2 mL (20 mm)",
+    "data_workers": "forked processes that draw the patches and regenerate inserted lesions (0: the training "
+    "process itself; the same batches either way). A GPU run needs several to keep the GPU busy",
     "name": "model package name",
     "version": "model package version",
 }
@@ -157,7 +162,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         kind = {"epochs": int, "steps_per_epoch": int, "batch_size": int, "patch_size": int, "seed": int,
                 "val_samples": int, "average_epochs": int, "freeze_levels": int, "lr": float, "weight_decay": float,
                 "lesion_fraction": float, "pretrain_fraction": float, "hard_negative_fraction": float, "dice_weight": float,
-                "small_lesion_fraction": float,
+                "small_lesion_fraction": float, "data_workers": int,
                 "class_weight": float}.get(f.name, str)
         choices = {"stage": ["liver", "lesion"], "method": list(METHODS)}.get(f.name)
         parser.add_argument(flag, type=kind, choices=choices, help=_FLAG_HELP.get(f.name))
