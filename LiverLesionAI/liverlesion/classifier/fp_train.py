@@ -71,20 +71,33 @@ def _cases(args: argparse.Namespace):
             return ct, labels, info
         return make
 
+    def flash(seed: int):
+        def make():
+            from ..training.sources import FLASH_INSERTION
+
+            phantom = insert_lesions(ct1, free, 600_000 + seed, **FLASH_INSERTION)
+            labels = np.where(labels1 >= 2, labels1, phantom.labels.array).astype(np.uint8)
+            ct, info = perturb_ct(phantom.ct, np.random.default_rng(30_000 + seed))
+            return ct, labels, info
+        return make
+
     def phantom(seed: int):
         def make():
             p = generate_phantom(400_000 + seed)
             return p.ct, np.asarray(p.labels.array), {"kind": "phantom"}
         return make
 
-    for split, real_seeds, inserted_seeds, phantom_seeds in (
-        ("train", args.real_seeds, args.inserted_seeds, args.phantom_seeds),
-        ("val", args.val_real_seeds, args.val_inserted_seeds, args.val_phantom_seeds),
+    for split, real_seeds, inserted_seeds, flash_seeds, phantom_seeds in (
+        ("train", args.real_seeds, args.inserted_seeds, getattr(args, "flash_seeds", []), args.phantom_seeds),
+        ("val", args.val_real_seeds, args.val_inserted_seeds, getattr(args, "val_flash_seeds", []),
+         args.val_phantom_seeds),
     ):
         for seed in real_seeds:
             yield f"{split}|ircad1-real:{seed}", real(seed)
         for seed in inserted_seeds:
             yield f"{split}|ircad1-inserted:{seed}", inserted(seed)
+        for seed in flash_seeds:
+            yield f"{split}|ircad1-flash:{seed}", flash(seed)
         for seed in phantom_seeds:
             yield f"{split}|phantom:{seed}", phantom(seed)
 
@@ -384,9 +397,13 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--real-seeds", type=int, nargs="*", default=list(range(0, 8)),
                    help="IRCAD 1 as published under perturbation seeds (0: unperturbed)")
     m.add_argument("--inserted-seeds", type=int, nargs="*", default=list(range(0, 20)))
+    m.add_argument("--flash-seeds", type=int, nargs="*", default=[],
+                   help="IRCAD 1 with only small flash-filling hemangiomas inserted (the lesions that look like "
+                   "vessels; a cascade that proposes them makes them positives here)")
     m.add_argument("--phantom-seeds", type=int, nargs="*", default=[])
     m.add_argument("--val-real-seeds", type=int, nargs="*", default=[100, 101])
     m.add_argument("--val-inserted-seeds", type=int, nargs="*", default=list(range(100, 106)))
+    m.add_argument("--val-flash-seeds", type=int, nargs="*", default=[])
     m.add_argument("--val-phantom-seeds", type=int, nargs="*", default=[])
     m.add_argument("--variants", type=int, default=4, help="crops per training candidate")
     m.add_argument("--near-miss", type=float, default=0.2,
