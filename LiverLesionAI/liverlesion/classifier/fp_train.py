@@ -63,23 +63,18 @@ def _cases(args: argparse.Namespace):
             return ct, labels1, info
         return make
 
-    def inserted(seed: int):
+    def inserted(seed: int, lesion_seed: int = 300_000, perturb_seed: int = 20_000, **insertion):
         def make():
-            phantom = insert_lesions(ct1, free, 300_000 + seed)
+            phantom = insert_lesions(ct1, free, lesion_seed + seed, **insertion)
             labels = np.where(labels1 >= 2, labels1, phantom.labels.array).astype(np.uint8)
-            ct, info = perturb_ct(phantom.ct, np.random.default_rng(20_000 + seed))
+            ct, info = perturb_ct(phantom.ct, np.random.default_rng(perturb_seed + seed))
             return ct, labels, info
         return make
 
     def flash(seed: int):
-        def make():
-            from ..training.sources import FLASH_INSERTION
+        from ..training.sources import FLASH_INSERTION
 
-            phantom = insert_lesions(ct1, free, 600_000 + seed, **FLASH_INSERTION)
-            labels = np.where(labels1 >= 2, labels1, phantom.labels.array).astype(np.uint8)
-            ct, info = perturb_ct(phantom.ct, np.random.default_rng(30_000 + seed))
-            return ct, labels, info
-        return make
+        return inserted(seed, 600_000, 30_000, **FLASH_INSERTION)
 
     def phantom(seed: int):
         def make():
