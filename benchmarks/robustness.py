@@ -4,12 +4,12 @@ thickness (issue 11, item 6), false lesions per CT / recall of lesions >= 10 mm 
 The variants are :data:`liverlesion.evaluation.scan_variants.STANDARD_VARIANTS` (noise +20 / +40 HU, soft and
 sharp kernels, 8-bit W400/L50, 3 slices averaged); "as published" is the same-run baseline, and each row prints
 its ratio of false lesions and its change of recall against it. Cases are folders as for ``fp_reduction.py``
-(``ct.nrrd`` + ``labels.nrrd``, e.g. ``heldout.py make``'s ``ircad7-*``); each case gets its own seed (its index),
-the same for every variant and model.
+(``ct.nrrd`` + ``labels.nrrd``, e.g. ``heldout.py make``'s ``ircad7-*``); each case gets its own seed (its index;
+``--draw N`` adds 1000 × N for another noise draw), the same for every variant and model.
 
 Usage::
 
-    python benchmarks/robustness.py run --out RUN.json [--model PKG] [--threads 1] [--variant NAME ...] CASE_DIR...
+    python benchmarks/robustness.py run --out RUN.json [--model PKG] [--threads 1] [--variant NAME ...] [--draw N] CASE_DIR...
     python benchmarks/robustness.py table RUN.json
 """
 
@@ -24,8 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fp_reduction import add_run_arguments, metrics, score_case  # noqa: E402
 
+#: ``--draw N`` gives case ``i`` the variant seed ``i + DRAW_STRIDE * N`` (N = 0: the seeds of every earlier run).
+DRAW_STRIDE = 1000
 
-def run(model: str | None, cases: list[Path], out: Path, threads: int, names: list[str] | None) -> dict:
+
+def run(model: str | None, cases: list[Path], out: Path, threads: int, names: list[str] | None, draw: int = 0) -> dict:
     from liverlesion.classifier.mining import read_labelled_case
     from liverlesion.evaluation.scan_variants import STANDARD_VARIANTS
     from liverlesion.inference.pipeline import Segmenter
@@ -36,7 +39,7 @@ def run(model: str | None, cases: list[Path], out: Path, threads: int, names: li
     for index, case in enumerate(cases):
         ct, labels = read_labelled_case(case)
         for variant in variants:
-            changed_ct, changed_labels = variant.apply(ct, labels, index)
+            changed_ct, changed_labels = variant.apply(ct, labels, index + DRAW_STRIDE * draw)
             record = score_case(segmenter, changed_ct, changed_labels, case.name)
             runs[variant.name].append(record)
             shown = sum(c["shown"] for c in record["candidates"])
@@ -44,7 +47,7 @@ def run(model: str | None, cases: list[Path], out: Path, threads: int, names: li
                   f"{record['seconds']:.1f} s", flush=True)
     summary = {"model": str(model or "bundled"), "version": segmenter.package.version,
                "threshold": None if segmenter.fp_filter is None else segmenter.fp_filter.threshold,
-               "variants": {name: {"cases": records} for name, records in runs.items()}}
+               "draw": draw, "variants": {name: {"cases": records} for name, records in runs.items()}}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=1))
     return summary
@@ -74,11 +77,13 @@ def main() -> None:
     add_run_arguments(p)
     p.add_argument("--variant", dest="variants", action="append",
                    help="a variant name, repeatable (default: all; the first given is the baseline)")
+    p.add_argument("--draw", type=int, default=0,
+                   help=f"another draw of the random variants (noise): case i gets seed i + {DRAW_STRIDE} x DRAW")
     p = sub.add_parser("table")
     p.add_argument("run", type=Path)
     args = parser.parse_args()
     if args.cmd == "run":
-        print(table(run(args.model, args.cases, args.out, args.threads, args.variants)))
+        print(table(run(args.model, args.cases, args.out, args.threads, args.variants, args.draw)))
     else:
         print(table(json.loads(args.run.read_text())))
 

@@ -97,12 +97,15 @@ class CascadeConfig:
         lesion: stage-2 (lesion) configuration.
         crop_margin_mm: margin added around the liver bounding box before stage 2, mm.
         min_lesion_ml: connected lesion components smaller than this (mL) are dropped.
+        noise_target_hu: a scan whose noise estimate is above this (HU) is smoothed in-plane before segmentation
+            (:mod:`liverlesion.inference.noise`); None: never (packages made before 1.5.1).
     """
 
     liver: StageConfig = field(default_factory=default_liver_stage)
     lesion: StageConfig = field(default_factory=default_lesion_stage)
     crop_margin_mm: float = 10.0
     min_lesion_ml: float = 0.05
+    noise_target_hu: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -111,12 +114,12 @@ class CascadeConfig:
             "lesion": self.lesion.to_dict(),
             "crop_margin_mm": float(self.crop_margin_mm),
             "min_lesion_ml": float(self.min_lesion_ml),
-        }
+        } | ({} if self.noise_target_hu is None else {"noise_target_hu": float(self.noise_target_hu)})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CascadeConfig:
         """Inverse of :meth:`to_dict`; missing keys take the defaults."""
-        known = {"liver", "lesion", "crop_margin_mm", "min_lesion_ml"}
+        known = {"liver", "lesion", "crop_margin_mm", "min_lesion_ml", "noise_target_hu"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown CascadeConfig keys {sorted(unknown)}; expected {sorted(known)}")
@@ -126,4 +129,5 @@ class CascadeConfig:
             lesion=StageConfig.from_dict(data["lesion"]) if "lesion" in data else defaults.lesion,
             crop_margin_mm=float(data.get("crop_margin_mm", defaults.crop_margin_mm)),
             min_lesion_ml=float(data.get("min_lesion_ml", defaults.min_lesion_ml)),
+            noise_target_hu=None if data.get("noise_target_hu") is None else float(data["noise_target_hu"]),
         )

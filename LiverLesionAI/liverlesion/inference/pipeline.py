@@ -1,6 +1,7 @@
 """The cascade, end to end on one volume: liver, then typed lesions, back on the input grid.
 
-Data flow (DESIGN.md): canonical orientation → stage 1 on the whole volume at the liver spacing → liver
+Data flow (DESIGN.md): canonical orientation → (when the package sets ``noise_target_hu`` and the scan is noisier)
+in-plane smoothing of the CT that every stage sees (:mod:`.noise`) → stage 1 on the whole volume at the liver spacing → liver
 probability resampled back (only around the liver) and thresholded → largest component, holes filled →
 crop to the liver box + margin → stage 2 on the liver slices of the crop at the lesion spacing, with the liver
 mask as an extra channel → class probabilities back on the crop → lesion voxels inside the (slightly dilated)
@@ -33,6 +34,7 @@ from ..results import ClassProbabilities, SegmentationResult
 from ..volume import Volume
 from .batching import average_with_mirror, predict_volume
 from .grids import box_to_input, resample_linear_box, target_box_of_source_box
+from .noise import NoiseReduction, reduce_noise
 from .postprocess import Box, bounding_box, clean_liver, dilate, largest_component, margin_voxels
 from .predictor import Predictor, make_predictors
 
@@ -120,6 +122,8 @@ class Segmenter:
         progress(0.0, "Orienting the volume")
         canonical, transform = to_canonical(volume)
         clock.lap("orient")
+        canonical, noise = self._reduce_noise(canonical)
+        clock.lap("noise")
 
         liver = self._liver(canonical, sub_progress(progress, 0.02, 0.45), clock)
         if liver is None:
@@ -160,8 +164,18 @@ class Segmenter:
         )
         clock.lap("measure_and_map_back")
         result.timings = timings
+        if noise is not None and noise.smoothed:
+            result.warnings.append(noise.message())
         progress(1.0, f"Done: {len(result.lesions)} lesion(s)")
         return result
+
+    def _reduce_noise(self, canonical: Volume) -> tuple[Volume, NoiseReduction | None]:
+        """``canonical`` smoothed in-plane when noisier than the package's ``noise_target_hu`` (every stage then
+        sees the smoothed CT; lesions are still measured on the input)."""
+        if self.config.noise_target_hu is None:
+            return canonical, None
+        array, noise = reduce_noise(canonical.array, self.config.noise_target_hu)
+        return (canonical.with_array(array) if noise.smoothed else canonical), noise
 
     def classify(self, canonical: Volume, crop_box: Box, instances: np.ndarray) -> ClassifierProbabilities:
         """The crop classifier's probabilities of every lesion of ``instances`` (int ids on the canonical crop
