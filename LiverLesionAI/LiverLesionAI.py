@@ -344,6 +344,10 @@ class LiverLesionAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                     count=self._lesionCount(), candidates=candidates
                 )
             )
+        warnings = self.logic.runWarnings(lesionNodes.segmentation)
+        if warnings:  # e.g. a noisy scan smoothed before segmentation: the radiologist must know
+            self._setStatus(self.ui.statusLabel.text + " " + _("Warning: ") + " ".join(warnings))
+            slicer.util.warningDisplay("\n\n".join(warnings), windowTitle=_("Liver Lesion AI"))
 
     def _showResults(self, lesionNodes, statusTemplate: str, select: bool = False) -> None:
         """Show ``lesionNodes`` in the views and the panel; ``select`` makes them the panel's result."""
@@ -550,6 +554,13 @@ class LiverLesionAILogic(ScriptedLoadableModuleLogic):
         from liverlesion import mrml
 
         return 0 if segmentation is None else mrml.candidate_count(mrml.LesionNodes(segmentation=segmentation))
+
+    @staticmethod
+    def runWarnings(segmentation) -> list[str]:
+        """What the run that made ``segmentation`` warned about (saved with the scene; [] for none)."""
+        from liverlesion import mrml
+
+        return mrml.run_warnings(segmentation)
 
     @staticmethod
     def candidatesShown(segmentation) -> bool:

@@ -41,6 +41,7 @@ from .result_nodes import result_to_nodes, segment_volume_node
 from .scene_state import (
     ATTR_LIVER_SEGMENT,
     ATTR_SHOW_CANDIDATES,
+    ATTR_WARNINGS,
     REF_CANDIDATES,
     REF_LABELS,
     REF_PROBABILITIES,
@@ -50,6 +51,7 @@ from .scene_state import (
     TAG_LESION_ID,
     LesionNodes,
     lesion_nodes_from_segmentation,
+    run_warnings,
 )
 from .segments import LIVER_OPACITY_3D, liver_segment_id, segment_crops, segment_masks
 from .update import UNCLASSIFIED_FALLBACK, update_lesions
@@ -58,6 +60,7 @@ from .volumes import volume_node_to_volume, volume_to_volume_node
 __all__ = [
     "ATTR_LIVER_SEGMENT",
     "ATTR_SHOW_CANDIDATES",
+    "ATTR_WARNINGS",
     "CANDIDATE_EXPORTS",
     "REF_CANDIDATES",
     "EXPORT_FILES",
@@ -78,6 +81,7 @@ __all__ = [
     "current_labelmap",
     "export_lesion_nodes",
     "lesion_nodes_from_segmentation",
+    "run_warnings",
     "liver_segment_id",
     "load_results_into_scene",
     "promote_candidate",

@@ -15,6 +15,7 @@ from .scene_state import (
     REF_PROBABILITIES,
     REF_TABLE,
     LesionNodes,
+    store_run_warnings,
 )
 from .segments import (
     LIVER_OPACITY_3D,
@@ -49,7 +50,7 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
 
     Creates a new segmentation "<volume> lesions" (a unique name; segment "Liver" = liver parenchyma,
     label 1, and one segment "Lesion N — <class>" per lesion, coloured and with standard terminology), the
-    3D labels, the report table and, when the result has them, the stored probabilities and the low-confidence
+    3D labels, the report table, the run's warnings (attribute) and, when the result has them, the stored probabilities and the low-confidence
     candidates' nodes (hidden; :mod:`.candidates`); all of them under the CT's parent item in the subject
     hierarchy (its study) and its parent transform.
 
@@ -66,6 +67,7 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
 
     liver_id = add_liver_segment(segmentation_node, volume_node, result.labelmap.array == LIVER)
     segmentation_node.SetAttribute(ATTR_LIVER_SEGMENT, liver_id)
+    store_run_warnings(segmentation_node, result.warnings)
     segmentation_node.GetDisplayNode().SetSegmentOpacity3D(liver_id, LIVER_OPACITY_3D)
     add_lesion_segments(segmentation_node, volume_node, result.instances, result.lesions)
 

@@ -8,12 +8,15 @@ box of the CT grid), ``LiverLesionAI.Labels`` (markups) and ``LiverLesionAI.Tabl
 low-confidence candidates: references ``LiverLesionAI.Candidates`` (their own segmentation, which references the
 result back as ``LiverLesionAI.CandidatesOf``), ``LiverLesionAI.CandidateTable`` and ``LiverLesionAI.CandidateLabels``
 and the attribute ``LiverLesionAI.ShowCandidates`` ("1" shown, "0" hidden); each candidate segment carries the
-lesion tags plus ``LiverLesionAI.LesionProbability`` (:mod:`.candidates`). All of it is saved with the scene, so
-"Update lesions" and the candidates toggle work after reloading it.
+lesion tags plus ``LiverLesionAI.LesionProbability`` (:mod:`.candidates`). When the run warned (e.g. a noisy
+scan that was smoothed first, :mod:`liverlesion.inference.noise`): the attribute ``LiverLesionAI.Warnings``, a JSON
+list of strings (:func:`run_warnings`). All of it is saved with the scene, so "Update lesions", the candidates
+toggle and the run's warnings work after reloading it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,7 @@ REF_CANDIDATE_TABLE = PREFIX + "CandidateTable"
 REF_CANDIDATE_LABELS = PREFIX + "CandidateLabels"
 ATTR_SHOW_CANDIDATES = PREFIX + "ShowCandidates"
 TAG_LESION_PROBABILITY = PREFIX + "LesionProbability"
+ATTR_WARNINGS = PREFIX + "Warnings"
 
 
 @dataclass
@@ -65,6 +69,22 @@ class LesionNodes:
     candidates: Any = None
     candidate_table: Any = None
     candidate_labels: Any = None
+
+
+def store_run_warnings(segmentation_node, warnings: list[str]) -> None:
+    """Keep the run's ``warnings`` on its segmentation node (nothing written when there are none)."""
+    if warnings:
+        segmentation_node.SetAttribute(ATTR_WARNINGS, json.dumps([str(w) for w in warnings]))
+
+
+def run_warnings(segmentation_node) -> list[str]:
+    """The warnings of the run that made ``segmentation_node`` ([] when it had none, or for a foreign node)."""
+    text = segmentation_node.GetAttribute(ATTR_WARNINGS) if segmentation_node is not None else None
+    try:
+        data = json.loads(text) if text else []
+    except json.JSONDecodeError:
+        return []
+    return [str(w) for w in data] if isinstance(data, list) else []
 
 
 def lesion_nodes_from_segmentation(segmentation_node) -> LesionNodes:
