@@ -1,9 +1,9 @@
 """The cascade, end to end on one volume: liver, then typed lesions, back on the input grid.
 
 Data flow (DESIGN.md): canonical orientation → (when the package sets ``noise_target_hu`` and the scan is noisier)
-in-plane smoothing of the CT that every stage sees (:mod:`.noise`) → stage 1 on the whole volume at the liver spacing → liver
-probability resampled back (only around the liver) and thresholded → largest component, holes filled →
-crop to the liver box + margin → stage 2 on the liver slices of the crop at the lesion spacing, with the liver
+in-plane smoothing of the CT that every stage sees (:mod:`.noise`) → stage 1 on the whole volume at the liver
+spacing → liver probability resampled back (only around the liver) and thresholded → largest component, holes
+filled → crop to the liver box + margin → stage 2 on the liver slices of the crop at the lesion spacing, with the liver
 mask as an extra channel → class probabilities back on the crop → lesion voxels inside the (slightly dilated)
 liver → connected components → (when the package has one) the crop classifier's "second opinion" per lesion on
 the canonical grid → (when the package has one) the false-positive reduction stage: every component scored

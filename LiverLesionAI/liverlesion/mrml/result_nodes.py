@@ -50,9 +50,9 @@ def result_to_nodes(volume_node, result: SegmentationResult, *, show_3d: bool = 
 
     Creates a new segmentation "<volume> lesions" (a unique name; segment "Liver" = liver parenchyma,
     label 1, and one segment "Lesion N — <class>" per lesion, coloured and with standard terminology), the
-    3D labels, the report table, the run's warnings (attribute) and, when the result has them, the stored probabilities and the low-confidence
-    candidates' nodes (hidden; :mod:`.candidates`); all of them under the CT's parent item in the subject
-    hierarchy (its study) and its parent transform.
+    3D labels, the report table, the run's warnings (an attribute) and, when the result has them, the stored
+    probabilities and the low-confidence candidates' nodes (hidden; :mod:`.candidates`); all of them under the
+    CT's parent item in the subject hierarchy (its study) and its parent transform.
 
     Args:
         show_3d: also create closed surfaces (3D) of the segments.
