@@ -54,8 +54,8 @@ class NoiseReduction:
 
     def message(self) -> str:
         """One line for the report's warnings."""
-        return (f"noisy scan: noise estimate {self.estimated_hu:.0f} HU is above the {self.target_hu:.0f} HU the model "
-                f"was trained on; the CT was smoothed in-plane (Gaussian σ {self.sigma_voxels:g} voxel, estimate "
+        return (f"noisy scan: noise estimate {self.estimated_hu:.0f} HU is above the model's {self.target_hu:.0f} HU "
+                f"(the noise of its training CTs); the CT was smoothed in-plane (Gaussian σ {self.sigma_voxels:g} voxel, estimate "
                 f"{self.after_hu:.0f} HU) before segmentation. Small or subtle lesions may be missed: review closely.")
 
 
