@@ -647,34 +647,24 @@ def test_the_lesion_state_survives_saving_and_reloading_the_scene(a_phantom, a_r
     ]
 
 
-def test_a_runs_warnings_are_kept_on_its_segmentation_and_survive_saving_the_scene(
-    a_scene, a_volume_node, a_result, tmp_path
-):
+def test_a_runs_warnings_are_kept_on_its_segmentation_and_survive_saving_the_scene(a_phantom, a_result, tmp_path):
     import dataclasses
 
     from liverlesion.inference.noise import NoiseReduction
 
     message = NoiseReduction(26.0, 12.0, 1.0, 11.6).message()
-    warned = mrml.result_to_nodes(a_volume_node, dataclasses.replace(a_result, warnings=[message]), show_3d=False)
-    quiet = mrml.result_to_nodes(a_volume_node, a_result, show_3d=False)
+    scene = _scene_with_markups_storage()
+    volume_node = mrml.volume_to_volume_node(a_phantom.ct, scene, "phantom")
+    warned = mrml.result_to_nodes(volume_node, dataclasses.replace(a_result, warnings=[message]), show_3d=False)
     assert mrml.run_warnings(warned.segmentation) == [message]
-    assert mrml.run_warnings(quiet.segmentation) == []
-    assert quiet.segmentation.GetAttribute(mrml.ATTR_WARNINGS) is None
+    _save_scene(scene, warned, tmp_path)
 
-    a_scene.RegisterNodeClass(slicer.vtkMRMLMarkupsJsonStorageNode())  # as Slicer's Markups module does
-    a_scene.SetRootDirectory(str(tmp_path))
-    for node in mrml.result_node_list(warned) + mrml.result_node_list(quiet) + [a_volume_node]:
-        if node.GetStorageNode() is None:
-            assert node.AddDefaultStorageNode()
-        storage = node.GetStorageNode()
-        storage.SetFileName(str(tmp_path / f"{node.GetID()}.{storage.GetDefaultWriteFileExtension()}"))
-        assert storage.WriteData(node)
-    a_scene.SetURL(str(tmp_path / "scene.mrml"))
-    assert a_scene.Commit()
-    reloaded = slicer.vtkMRMLScene()
-    reloaded.RegisterNodeClass(slicer.vtkMRMLMarkupsJsonStorageNode())
+    reloaded = _scene_with_markups_storage()
     reloaded.SetURL(str(tmp_path / "scene.mrml"))
     assert reloaded.Connect()
-    segmentation = reloaded.GetFirstNodeByName(warned.segmentation.GetName())
-    assert mrml.run_warnings(segmentation) == [message]
-    reloaded.Clear(1)
+    assert mrml.run_warnings(reloaded.GetFirstNodeByClass("vtkMRMLSegmentationNode")) == [message]
+
+
+def test_a_run_without_warnings_writes_no_warnings_attribute(lesion_nodes):
+    assert mrml.run_warnings(lesion_nodes.segmentation) == []
+    assert lesion_nodes.segmentation.GetAttribute(mrml.ATTR_WARNINGS) is None

@@ -54,9 +54,10 @@ class NoiseReduction:
 
     def message(self) -> str:
         """One line for the report's warnings."""
-        return (f"noisy scan: noise estimate {self.estimated_hu:.0f} HU is above the model's {self.target_hu:.0f} HU "
-                f"(the noise of its training CTs); the CT was smoothed in-plane (Gaussian σ {self.sigma_voxels:g} voxel, estimate "
-                f"{self.after_hu:.0f} HU) before segmentation. Small or subtle lesions may be missed: review closely.")
+        return (f"noisy scan: noise estimate {self.estimated_hu:.0f} HU is above the model's "
+                f"{self.target_hu:.0f} HU (the noise of its training CTs); the CT was smoothed in-plane "
+                f"(Gaussian σ {self.sigma_voxels:g} voxel, estimate {self.after_hu:.0f} HU) before segmentation. "
+                "Small or subtle lesions may be missed: review closely.")
 
 
 def _sample_slices(array: np.ndarray, max_slices: int) -> np.ndarray:
@@ -79,7 +80,9 @@ def estimate_noise_hu(array: np.ndarray, max_slices: int = MAX_SLICES) -> float:
     return _residual_sd(_sample_slices(array, max_slices))
 
 
-def reduce_noise(array: np.ndarray, target_hu: float, max_slices: int = MAX_SLICES) -> tuple[np.ndarray, NoiseReduction]:
+def reduce_noise(
+    array: np.ndarray, target_hu: float, max_slices: int = MAX_SLICES
+) -> tuple[np.ndarray, NoiseReduction]:
     """``array`` smoothed in-plane when its noise estimate is above ``target_hu`` (module docstring).
 
     Args:
