@@ -111,7 +111,8 @@ class LiverLesionAIParameterNode:
     """State of the module, saved with the scene.
 
     inputVolume - CT volume to segment (Hounsfield units).
-    backend - inference runtime: "onnxruntime" (default, no PyTorch needed) or "torch".
+    backend - inference runtime: "onnxruntime" (default, no PyTorch needed; int8 networks), "onnxruntime-fp32"
+        (its float32 networks) or "torch".
     threads - CPU threads for inference; 0 uses all cores.
     minLesionMl - connected components smaller than this (mL) are not reported as lesions.
     show3D - build closed surfaces and show them and the lesion labels in the 3D view.

@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 
 import slicer
+from liverlesion.backends import RUNTIME_OF_BACKEND
 from liverlesion.cli.background import BACKENDS
 from slicer.i18n import tr as _
 
@@ -26,7 +27,8 @@ class Dependencies:
         """Import names of the packages ``backend`` needs that Slicer's Python cannot import."""
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        needed = list(cls.PIP_REQUIREMENTS) + ([backend] if backend not in cls.PIP_REQUIREMENTS else [])
+        runtime = RUNTIME_OF_BACKEND[backend]
+        needed = list(cls.PIP_REQUIREMENTS) + ([runtime] if runtime not in cls.PIP_REQUIREMENTS else [])
         return [name for name in needed if importlib.util.find_spec(name) is None]
 
     @classmethod

@@ -7,6 +7,8 @@ Layout::
     liver.onnx     stage-1 network, input "input" (B, C, H, W) float32 → "logits" (B, 2, H, W)
     lesion.onnx    stage-2 network, input "input" (B, C, H, W) float32 → "logits" (B, 4, H, W)
                    (+ "class_logits" (B, 3) for a Y-Net package)
+    liver.int8.onnx, lesion.int8.onnx    optional int8 versions (:mod:`liverlesion.quantisation`): then backend
+                   ``onnxruntime`` runs them and ``onnxruntime-fp32`` the float32 files
     liver.pt, lesion.pt    PyTorch state dicts (fine-tuning, torch backend)
     classifier.onnx, classifier.json (+ classifier.pt)    optional per-lesion crop classifier ("second opinion",
                    :mod:`liverlesion.classifier`), listed under model.json ``"classifier"``
@@ -64,13 +66,15 @@ class ModelPackage:
     Attributes:
         folder: the package folder.
         config: the cascade configuration the networks were trained with.
-        onnx_paths: stage name → ONNX file.
+        onnx_paths: stage name → ONNX file of backend ``onnxruntime`` (int8 when the package is quantised).
         torch_paths: stage name → state-dict file.
         networks: stage name → network spec (``in_channels``, ``n_classes``, ``base_channels``, ``levels``,
             ``with_classifier``).
         metadata: the whole model.json.
         classifier_paths: the crop classifier's files by role (``onnx``, ``json``, optional ``torch``; see
             :data:`CLASSIFIER_FILES`), checksum-verified; empty when the package has no classifier.
+        onnx_fp32_paths: stage name → float32 ONNX file (backend ``onnxruntime-fp32``; the same files as
+            ``onnx_paths`` when the package is not quantised).
     """
 
     folder: Path
@@ -80,6 +84,19 @@ class ModelPackage:
     networks: dict[str, dict[str, Any]]
     metadata: dict[str, Any] = field(default_factory=dict)
     classifier_paths: dict[str, Path] = field(default_factory=dict)
+    onnx_fp32_paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def quantised(self) -> bool:
+        """True when backend ``onnxruntime`` runs int8 networks (model.json has an ``onnxruntime-fp32`` backend)."""
+        return "onnxruntime-fp32" in self.metadata.get("backends", {})
+
+    def precision(self, backend: str) -> str:
+        """"int8" when ``backend`` runs this package's quantised networks on this CPU, else "float32" (recorded
+        with results; see :mod:`liverlesion.int8_support`)."""
+        from .int8_support import int8_runs_as_validated
+
+        return "int8" if backend == "onnxruntime" and self.quantised and int8_runs_as_validated()[0] else "float32"
 
     @property
     def classifier_dir(self) -> Path | None:
@@ -277,18 +294,21 @@ def load_model_package(folder: str | Path | None = None) -> ModelPackage:
                 "the file is corrupt or was changed — reinstall or re-export the model"
             )
     onnx_paths = {stage: folder / name for stage, name in backends["onnxruntime"]["files"].items()}
+    fp32_files = backends.get("onnxruntime-fp32", backends["onnxruntime"])["files"]
+    onnx_fp32_paths = {stage: folder / name for stage, name in fp32_files.items()}
     torch_paths = {stage: folder / name for stage, name in backends.get("torch", {}).get("files", {}).items()}
     classifier_paths = _classifier_paths(card, folder, card_path)
     fp_entry = card.get("fp_reduction") or {}
     fp_paths = [folder / name for name in (fp_entry.get("files") or {}).values()] if isinstance(fp_entry, dict) else []
-    for path in [*onnx_paths.values(), *torch_paths.values(), *classifier_paths.values(), *fp_paths]:
+    for path in [*onnx_paths.values(), *onnx_fp32_paths.values(), *torch_paths.values(), *classifier_paths.values(),
+                 *fp_paths]:
         if path.name not in files:
             raise ModelError(f"{path}: backend file has no sha256 in model.json; re-export the model")
     try:
         check_class_decision(card.get("class_decision"))
     except ValueError as error:
         raise ModelError(f"{card_path}: {error}") from error
-    return ModelPackage(folder, config, onnx_paths, torch_paths, networks, card, classifier_paths)
+    return ModelPackage(folder, config, onnx_paths, torch_paths, networks, card, classifier_paths, onnx_fp32_paths)
 
 
 def _classifier_paths(card: dict[str, Any], folder: Path, card_path: Path) -> dict[str, Path]:

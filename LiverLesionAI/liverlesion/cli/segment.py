@@ -72,7 +72,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="CT file, DICOM folder, folder of studies, or DICOMweb study/series URL")
     parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="output folder (created)")
-    parser.add_argument("--backend", choices=BACKENDS, default="onnxruntime", help="inference backend (default: onnxruntime)")
+    parser.add_argument("--backend", choices=BACKENDS, default="onnxruntime",
+                        help="inference backend (default: onnxruntime, on the int8 networks of a quantised package; "
+                        "onnxruntime-fp32: its float32 networks)")
     parser.add_argument("--threads", type=positive_int, help="CPU threads per study (default: all CPUs / jobs)")
     parser.add_argument("--min-lesion-ml", type=non_negative_float, help="drop lesions smaller than this (mL; default: the model's)")
     parser.add_argument("--probabilities", action="store_true", help="also write probabilities.nrrd")
@@ -139,6 +141,7 @@ def segment_study(study: Study, outdir: Path, segmenter, args: argparse.Namespac
         "name": segmenter.package.name,
         "version": segmenter.package.version,
         "backend": args.backend,
+        "precision": segmenter.package.precision(args.backend),
         "class_decision": segmenter.package.class_decision,
         "lesion_classifier": getattr(segmenter, "classifier", None) is not None,
     }

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+from ..backends import BACKENDS
 from ..dicomweb.credentials import PASSWORD_ENV, TOKEN_ENV, USER_ENV
 
 
@@ -48,7 +49,7 @@ def add_parser(subparsers) -> None:
                         help="most a browser may upload over one connection (default 4; a 512×512×1000 DICOM "
                         "series is about 0.5 GB); past it the connection is closed before the session stores it")
     parser.add_argument("--model", dest="model_dir", help="model package folder (default: the bundled model)")
-    parser.add_argument("--backend", choices=("onnxruntime", "torch"), default=None,
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
                         help="inference backend (default onnxruntime)")
     parser.add_argument("--threads", type=int, default=None, help="inference threads per session (default: all)")
     pacs = parser.add_argument_group(

@@ -310,7 +310,8 @@ def segment(
     Args:
         volume: CT in HU, array ``(z, y, x)``, any axis-aligned or oblique orientation (LPS geometry).
         model_dir: model package folder (default: the bundled package).
-        backend: "onnxruntime" (default) or "torch".
+        backend: "onnxruntime" (default; int8 networks when the package has them), "onnxruntime-fp32" or
+            "torch" (:data:`liverlesion.backends.BACKENDS`).
         threads: intra-op threads (default: every CPU available).
         min_lesion_ml: drop lesions smaller than this (default: the package's ``min_lesion_ml``).
         with_probabilities: keep the quantised class probabilities around the liver in the result.

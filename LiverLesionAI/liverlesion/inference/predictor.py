@@ -1,7 +1,8 @@
 """Backends behind one interface: a batch of 2.5D slices in, per-pixel logits out.
 
-ONNX Runtime is the default (no PyTorch needed); the PyTorch backend runs the same networks from the
-package's state dicts. Both import their runtime lazily, inside the constructor.
+ONNX Runtime is the default (no PyTorch needed; a quantised package's int8 networks where the CPU runs them as
+validated, :mod:`liverlesion.int8_support`); ``onnxruntime-fp32`` runs its float32 networks, and the PyTorch backend the same float32 networks from the package's state dicts. Every
+backend imports its runtime lazily, inside the constructor.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ class OnnxPredictor:
 
     def __init__(self, path: str | Path, threads: int | None = None):
         import onnxruntime as ort  # a core dependency
+
+        self.path = Path(path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads or default_threads())
         options.inter_op_num_threads = 1
@@ -96,8 +99,9 @@ def make_predictors(
         ValueError: unknown backend. MissingDependencyError: its runtime is not installed.
         ModelError: the package has no files for that backend.
     """
-    if backend == "onnxruntime":
-        return {stage: OnnxPredictor(path, threads) for stage, path in package.onnx_paths.items()}
+    if backend in {"onnxruntime", "onnxruntime-fp32"}:
+        paths = package.onnx_paths if package.precision(backend) == "int8" else package.onnx_fp32_paths
+        return {stage: OnnxPredictor(path, threads) for stage, path in paths.items()}
     if backend == "torch":
         try:
             import torch  # noqa: F401

@@ -45,13 +45,16 @@ def _warm_up() -> str:
 
 
 def _model_info() -> dict[str, Any]:
-    """The model as ``lesions.json`` records it (``name``, ``version``, ``backend``, ``class_decision``)."""
+    """The model as ``lesions.json`` records it (``name``, ``version``, ``backend``, ``precision``,
+    ``class_decision``)."""
     segmenter = _segmenter()
     package = segmenter.package
+    backend = _worker["options"].get("backend") or "onnxruntime"
     return {
         "name": package.name,
         "version": package.version,
-        "backend": _worker["options"].get("backend") or "onnxruntime",
+        "backend": backend,
+        "precision": package.precision(backend),
         "class_decision": getattr(package, "class_decision", None),
         "lesion_classifier": getattr(segmenter, "classifier", None) is not None,
     }
