@@ -112,7 +112,7 @@ def main() -> None:
                 run = run_once(ct, model, backend, cores, Path(scratch) / f"out-{backend}-{repeat}")
                 runs[backend].append(run)
                 stages = ", ".join(f"{k} {v:.2f}" for k, v in run["stages"].items())
-                print(f"  {backend:<11} run {repeat + 1}: {run['seconds']:6.2f} s (CPU {run['cpu_seconds']:.1f} s), "
+                print(f"  {backend:<16} run {repeat + 1}: {run['seconds']:6.2f} s (CPU {run['cpu_seconds']:.1f} s), "
                       f"peak RSS {run['peak_rss_gb']:.2f} GB, "
                       f"liver {run['liver_ml']:.0f} mL, {run['lesions']} lesions | {stages}")
     summary = {}
@@ -124,7 +124,7 @@ def main() -> None:
             "cpu_seconds": statistics.median(r["cpu_seconds"] for r in items),
             "stages": {name: statistics.median(r["stages"].get(name, 0.0) for r in items) for name in stage_names},
         }
-        print(f"{backend:<11} median {summary[backend]['seconds']:.2f} s (CPU {summary[backend]['cpu_seconds']:.1f} s), "
+        print(f"{backend:<16} median {summary[backend]['seconds']:.2f} s (CPU {summary[backend]['cpu_seconds']:.1f} s), "
               f"peak RSS {summary[backend]['peak_rss_gb']:.2f} GB")
     if "onnxruntime" in summary:
         for other in (backend for backend in summary if backend != "onnxruntime"):

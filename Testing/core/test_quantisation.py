@@ -101,7 +101,8 @@ def test_int8_and_float32_agree_on_a_phantom_the_quantiser_never_saw(float32_pac
 def test_quantising_without_the_onnx_package_says_which_extra_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx → ImportError
     with pytest.raises(MissingDependencyError) as error:
-        quantise_network(default_model_dir() / "lesion.onnx", tmp_path / "out.onnx", [np.zeros((1, 4, 16, 16), np.float32)])
+        quantise_network(default_model_dir() / "lesion.onnx", tmp_path / "out.onnx",
+                         [np.zeros((1, 4, 16, 16), np.float32)])
     assert "onnx" in str(error.value) and "train" in str(error.value)
     assert not (tmp_path / "out.onnx").exists()
 

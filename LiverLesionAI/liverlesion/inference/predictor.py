@@ -1,8 +1,9 @@
 """Backends behind one interface: a batch of 2.5D slices in, per-pixel logits out.
 
 ONNX Runtime is the default (no PyTorch needed; a quantised package's int8 networks where the CPU runs them as
-validated, :mod:`liverlesion.int8_support`); ``onnxruntime-fp32`` runs its float32 networks, and the PyTorch backend the same float32 networks from the package's state dicts. Every
-backend imports its runtime lazily, inside the constructor.
+validated, :mod:`liverlesion.int8_support`); ``onnxruntime-fp32`` runs its float32 networks, and the PyTorch
+backend the same float32 networks from the package's state dicts. Every backend imports its runtime lazily,
+inside the constructor.
 """
 
 from __future__ import annotations
