@@ -27,3 +27,21 @@ def test_info_on_a_folder_without_a_model_exits_2_with_one_line(tmp_path, capsys
     assert main(["info", "--model", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "model.json" in err
+
+
+def test_info_says_which_precision_the_onnxruntime_backend_runs_here(capsys, monkeypatch):
+    from liverlesion.int8_support import INT8_ENV
+
+    monkeypatch.setenv(INT8_ENV, "1")
+    assert main(["info"]) == 0
+    assert f"Networks (backend onnxruntime, this machine): int8 ({INT8_ENV}=1)" in capsys.readouterr().out
+    monkeypatch.setenv(INT8_ENV, "0")
+    assert main(["info", "--json"]) == 0
+    networks = json.loads(capsys.readouterr().out)["onnxruntime_networks"]
+    assert networks == {"precision": "float32", "why": f"{INT8_ENV}=0"}
+
+
+def test_info_on_an_unquantised_package_says_it_has_no_int8_networks(untrained_model, capsys):
+    assert main(["info", "--model", str(untrained_model), "--json"]) == 0
+    networks = json.loads(capsys.readouterr().out)["onnxruntime_networks"]
+    assert networks == {"precision": "float32", "why": "the package has no int8 networks"}

@@ -45,9 +45,21 @@ def model_card(card: dict[str, Any]) -> dict[str, Any]:
     return {key: card[key] for key in keys if key in card}
 
 
-def format_card(card: dict[str, Any], folder: str, versions: dict[str, str | None]) -> str:
-    """Human-readable text of the model card and versions."""
+def onnx_precision(package) -> dict[str, str]:
+    """What backend ``onnxruntime`` runs on this machine: ``{"precision": "int8" | "float32", "why": sentence}``."""
+    from ..int8_support import int8_runs_as_validated
+
+    why = int8_runs_as_validated()[1] if package.quantised else "the package has no int8 networks"
+    return {"precision": package.precision("onnxruntime"), "why": why}
+
+
+def format_card(
+    card: dict[str, Any], folder: str, versions: dict[str, str | None], precision: dict[str, str] | None = None
+) -> str:
+    """Human-readable text of the model card and versions (and, when given, :func:`onnx_precision`)."""
     lines = [f"Model: {card.get('name', '?')} {card.get('version', '')}".rstrip(), f"Folder: {folder}"]
+    if precision:
+        lines.append(f"Networks (backend onnxruntime, this machine): {precision['precision']} ({precision['why']})")
     if card.get("description"):
         lines.append(f"Description: {card['description']}")
     classes = card.get("classes", {})
@@ -74,10 +86,11 @@ def run(args: argparse.Namespace) -> int:
     from ..model_package import load_model_package
 
     package = load_model_package(args.model)
-    card, versions = model_card(package.metadata), runtime_versions()
+    card, versions, precision = model_card(package.metadata), runtime_versions(), onnx_precision(package)
     if args.json:
-        text = json.dumps({"folder": str(package.folder), "model": card, "versions": versions}, indent=2)
+        text = json.dumps({"folder": str(package.folder), "model": card, "onnxruntime_networks": precision,
+                           "versions": versions}, indent=2)
     else:
-        text = format_card(card, str(package.folder), versions)
+        text = format_card(card, str(package.folder), versions, precision)
     sys.stdout.write(text + "\n")
     return 0
