@@ -38,3 +38,26 @@ def test_an_input_folder_holding_several_studies_is_recorded_bad(tmp_path):
     outcome = run_cohort([CohortStudy("two", str(folder))], tmp_path / "out", SegmentOptions(), THREADS)
     assert outcome.bad == 1
     assert "holds 2 studies" in CohortLayout(tmp_path / "out").read_failure("two")["error"]
+
+
+def test_a_study_that_finishes_after_a_cancel_is_discarded_and_the_next_run_commits_it(tmp_path):
+    from liverlesion.cohort.study_task import run_study
+    from liverlesion.io import write_volume
+    from liverlesion.phantom import generate_phantom
+
+    write_volume(tmp_path / "ct.nrrd", generate_phantom(4, shape=(24, 96, 96), n_lesions=1).ct)
+    study = CohortStudy("p4", str(tmp_path / "ct.nrrd"))
+    layout = CohortLayout(tmp_path / "out")
+    layout.create()
+    layout.mark_stopping()  # what the client does when the user cancels
+
+    record = run_study(study, str(tmp_path / "out"), SegmentOptions())
+    assert record == {"study_id": "p4", "input": str(tmp_path / "ct.nrrd"), "status": "stopped"}
+    assert not layout.study_dir("p4").exists()
+    assert list(layout.staging.iterdir()) == []  # nothing half-written left behind
+    assert [e["event"] for e in layout.events() if e.get("study_id") == "p4"] == ["start", "stopped"]
+
+    outcome = run_cohort([study], tmp_path / "out", SegmentOptions(), THREADS)
+    assert (outcome.done, outcome.ran) == (1, 1)
+    assert not layout.is_stopping()
+    assert layout.read_done("p4")["status"] == "done"

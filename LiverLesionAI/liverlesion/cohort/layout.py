@@ -5,9 +5,12 @@ the study's summary). The folder is assembled in ``OUTDIR/.cohort/staging/`` and
 marker already inside, so it either does not exist or is complete. ``OUTDIR/.cohort/`` also holds:
 
 * ``failures/<study_id>.json``: the last bad or failed attempt of a study (status, one-line error, input fingerprint);
-* ``attempts.log``: one JSON line per event (``load_model``, ``start``, ``commit``, ``discard``, ``bad``) with the
-  worker and its process id, appended by the workers;
-* ``lock``: held (``flock``) by the one client running the cohort; ``tables.json``: what the tables were built from.
+* ``attempts.log``: one JSON line per event (``load_model``, ``start``, ``commit``, ``discard``, ``bad``,
+  ``stopped``) with the worker and its process id, appended by the workers;
+* ``lock``: held (``flock``) by the one client running the cohort; ``tables.json``: what the tables were built from;
+* ``stopping``: written by the client when the run is cancelled or fails; a worker that finishes a study after it
+  discards the study instead of committing it, so after a cancel no new study folder appears (a worker cannot be
+  interrupted mid-study, and closing the cluster takes seconds). The next run removes it.
 
 OUTDIR must be on storage that the client and every worker see (one machine, or NFS / Lustre on a cluster).
 """
@@ -96,6 +99,21 @@ class CohortLayout:
                 return False
             raise
         return True
+
+    @property
+    def stopping_marker(self) -> Path:
+        return self.state / "stopping"
+
+    def mark_stopping(self) -> None:
+        """Tell every worker that no study is to be committed any more (the run is being cancelled)."""
+        self.stopping_marker.write_text(f"{time.time()}\n")
+
+    def is_stopping(self) -> bool:
+        return self.stopping_marker.is_file()
+
+    def clear_stopping(self) -> None:
+        """A new run starts: studies may be committed again (only under :meth:`locked`)."""
+        self.stopping_marker.unlink(missing_ok=True)
 
     def clear_staging(self) -> None:
         """Remove what interrupted attempts left (only while no attempt runs: under :meth:`locked`)."""

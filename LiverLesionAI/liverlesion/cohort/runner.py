@@ -59,6 +59,7 @@ def run_cohort(
     layout.create()
     start = time.monotonic()
     with layout.locked():
+        layout.clear_stopping()
         layout.clear_staging()
         plan = plan_cohort(studies, layout)
         log(f"{len(studies)} studies: {len(plan.done)} done, {len(plan.bad)} recorded bad, "
@@ -110,6 +111,7 @@ def _run_on_cluster(client, plan: Plan, layout: CohortLayout, options: SegmentOp
                      f"{finished_before + count}/{total} studies, ETA {format_duration(eta)}; "
                      f"{study.study_id}: {_short(record)}")
     except BaseException:
+        layout.mark_stopping()  # before the cancel: a study that ends while the cluster closes is not committed
         client.cancel(list(futures))
         raise
 

@@ -4,11 +4,13 @@
 loaded once per worker process (:func:`segmenter_for`, warmed by :class:`~.plugin.SegmenterPlugin` when the
 worker starts) and reused by every study that worker runs.
 
-A study ends in one of three ways:
+A study ends in one of four ways:
 
 * ``done``: outputs written and committed as ``OUTDIR/<id>/`` with ``done.json`` (returned as the record);
 * ``bad``: the input breaks a rule (unreadable, not CT, …): returned as a record with the one-line error, never
   retried (it would fail the same way);
+* ``stopped``: the run was cancelled while the study ran (``.cohort/stopping`` exists when it finishes): its
+  outputs are discarded, not committed, and the next run does it again;
 * anything else raises, so Dask retries the task (``retries=``), on any worker; a killed worker's task is rerun
   by Dask too. A rerun of an already committed study returns its marker and writes nothing.
 """
@@ -107,6 +109,9 @@ def _segment_and_commit(study, layout, staging: Path, segmenter, options, worker
         return bad_record(study, error)
     record = done_record(study, summary, worker)
     write_json_atomically(assembled / DONE_NAME, record)
+    if layout.is_stopping():  # the run was cancelled while this study ran: nothing new appears after a cancel
+        layout.log("stopped", study.study_id, worker=worker)
+        return {"study_id": study.study_id, "input": study.input, "status": "stopped"}
     if layout.commit(assembled, study.study_id):
         layout.log("commit", study.study_id, worker=worker)
         return record
