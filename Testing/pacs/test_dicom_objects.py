@@ -81,6 +81,8 @@ def test_each_segment_carries_the_slicer_terms_a_tracking_id_and_uid_and_the_mod
         assert description.tracking_id == f"Lesion {lesion['id']}" and description.tracking_uid
         algorithm = description.algorithm_identification[0]
         assert (algorithm.AlgorithmName, algorithm.AlgorithmVersion) == ("LiverLesionAI", crlm_report["model"]["version"])
+        parameters = dict(item.split("=", 1) for item in str(algorithm.AlgorithmParameters).split(","))
+        assert parameters["precision"] == crlm_report["model"]["precision"]  # the networks that ran
     uids = [seg.get_segment_description(n).tracking_uid for n in seg.segment_numbers]
     assert len(set(uids)) == len(uids)
 

@@ -22,26 +22,32 @@ class Producer:
 
     Attributes:
         model_name / model_version: the model package's ``name`` and ``version`` (model.json).
-        backend: inference backend ("onnxruntime" or "torch"), or None when unknown.
+        backend: inference backend ("onnxruntime", "onnxruntime-fp32" or "torch"), or None when unknown.
         software_version: the ``liverlesion`` package version.
+        precision: "int8" or "float32", the networks that ran (None when unknown, e.g. results of an older run).
     """
 
     model_name: str = "unknown"
     model_version: str = "unknown"
     backend: str | None = None
     software_version: str = __version__
+    precision: str | None = None
 
     @classmethod
     def from_model(cls, model: dict[str, Any] | None) -> Producer:
-        """From the ``model`` dict the CLI records in lesions.json (``name``, ``version``, ``backend``)."""
+        """From the ``model`` dict the CLI records in lesions.json (``name``, ``version``, ``backend``,
+        ``precision``)."""
         model = model or {}
-        return cls(str(model.get("name", "unknown")), str(model.get("version", "unknown")), model.get("backend"))
+        return cls(str(model.get("name", "unknown")), str(model.get("version", "unknown")), model.get("backend"),
+                   precision=model.get("precision"))
 
     def parameters(self) -> dict[str, str]:
         """Algorithm parameters recorded with the algorithm identification."""
         parameters = {"model": self.model_name, "liverlesion": self.software_version}
         if self.backend:
             parameters["backend"] = self.backend
+        if self.precision:
+            parameters["precision"] = self.precision
         return parameters
 
     def seg_algorithm(self) -> hd.AlgorithmIdentificationSequence:
