@@ -36,6 +36,17 @@ FP32_BACKEND = "onnxruntime-fp32"
 INT8_SUFFIX = ".int8.onnx"
 
 
+class _Recording:
+    """A predictor that keeps a float32 copy of every batch it is given in ``batches``."""
+
+    def __init__(self, predictor, batches: list[np.ndarray]):
+        self.predictor, self.batches = predictor, batches
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        self.batches.append(np.array(batch, dtype=np.float32))
+        return self.predictor.predict(batch)
+
+
 def record_network_inputs(
     package_dir: str | Path, calibration_cts: Sequence[str | Path], threads: int | None = None
 ) -> dict[str, list[np.ndarray]]:
@@ -45,25 +56,15 @@ def record_network_inputs(
         ``{"liver": [batch, ...], "lesion": [batch, ...]}``; each batch float32 ``(B, C, H, W)`` as given to the
         network (windowed to 0..1, padded to the size multiple; the lesion stage's last channel is the liver mask).
     """
-    from .inference import predictor as predictors
     from .inference.pipeline import Segmenter
     from .io import read_ct
 
     recorded: dict[str, list[np.ndarray]] = {stage: [] for stage in STAGES}
     segmenter = Segmenter.load(package_dir, FP32_BACKEND, threads)
-    by_predictor = {id(predictor): stage for stage, predictor in segmenter.predictors.items()}
-    original = predictors.OnnxPredictor.predict
-
-    def recording(self, batch: np.ndarray) -> np.ndarray:
-        recorded[by_predictor[id(self)]].append(np.array(batch, dtype=np.float32))
-        return original(self, batch)
-
-    predictors.OnnxPredictor.predict = recording
-    try:
-        for ct in calibration_cts:
-            segmenter(read_ct(ct), with_probabilities=False)
-    finally:
-        predictors.OnnxPredictor.predict = original
+    segmenter.predictors = {stage: _Recording(predictor, recorded[stage])
+                            for stage, predictor in segmenter.predictors.items()}
+    for ct in calibration_cts:
+        segmenter(read_ct(ct), with_probabilities=False)
     for stage, batches in recorded.items():
         if not batches:
             raise ModelError(f"the {stage} network saw no slice on the calibration CTs (no liver found?); "
