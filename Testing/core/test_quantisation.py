@@ -47,13 +47,20 @@ def _phantom_ct(tmp_path, seed: int):
     return write_volume(tmp_path / f"phantom{seed}.nrrd", generate_phantom(seed).ct)
 
 
-def test_quantising_a_package_adds_int8_networks_and_keeps_the_float32_ones_as_a_backend(float32_package, tmp_path):
-    folder = tmp_path / "package"
+@pytest.fixture(scope="module")
+def quantised_copy(float32_package, tmp_path_factory):
+    """``(folder, quantisation entry, sha256 of the float32 files before)``: a copy of the float32 package,
+    quantised on phantom 11 (shared by the tests below: quantising takes about 10 s)."""
+    scratch = tmp_path_factory.mktemp("quantised")
+    folder = scratch / "package"
     shutil.copytree(float32_package, folder)
     float_hashes = {name: sha256_of(folder / name) for name in ("liver.onnx", "lesion.onnx")}
+    entry = quantise_package(folder, [_phantom_ct(scratch, 11)], every=2, threads=1)
+    return folder, entry, float_hashes
 
-    entry = quantise_package(folder, [_phantom_ct(tmp_path, 11)], every=2, threads=1)
 
+def test_quantising_a_package_adds_int8_networks_and_keeps_the_float32_ones_as_a_backend(quantised_copy, tmp_path):
+    folder, entry, float_hashes = quantised_copy
     package = load_model_package(folder)  # every checksum verified, the new files included
     assert package.quantised
     assert {p.name for p in package.onnx_paths.values()} == {"liver.int8.onnx", "lesion.int8.onnx"}
@@ -84,11 +91,9 @@ def test_an_unquantised_package_runs_the_same_files_under_both_onnx_backends(flo
     assert package.precision("onnxruntime") == "float32"
 
 
-def test_int8_and_float32_agree_on_a_phantom_the_quantiser_never_saw(float32_package, tmp_path, monkeypatch):
+def test_int8_and_float32_agree_on_a_phantom_the_quantiser_never_saw(quantised_copy, monkeypatch):
     monkeypatch.setenv(INT8_ENV, "1")
-    folder = tmp_path / "package"
-    shutil.copytree(float32_package, folder)
-    quantise_package(folder, [_phantom_ct(tmp_path, 11)], every=2, threads=1)
+    folder = quantised_copy[0]
     ct = generate_phantom(12).ct
     int8_segmenter = Segmenter.load(folder, "onnxruntime", 1)
     assert int8_segmenter.predictors["lesion"].path.name == "lesion.int8.onnx"
