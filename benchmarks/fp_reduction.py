@@ -158,7 +158,7 @@ def class_reliability(paths: list[Path]) -> str:
 
 def _reliability_rows(name: str, confidence: list[float], correct: list[bool]) -> list[str]:
     """Markdown rows of :func:`liverlesion.classifier.calibration.reliability_table` (empty bins left out)."""
-    from liverlesion.classifier.calibration import reliability_table
+    from liverlesion.classifier.calibration import brier_score, reliability_table
 
     rows = []
     for row in reliability_table(np.array(confidence, dtype=float), np.array(correct, dtype=bool)):
@@ -166,6 +166,7 @@ def _reliability_rows(name: str, confidence: list[float], correct: list[bool]) -
             rows.append(f"| {name} | ECE | {row['n']} | {row['value']} | |")
         elif row["n"]:
             rows.append(f"| {name} | {row['bin']} | {row['n']} | {row['mean_confidence']:.3f} | {row['observed']:.2f} |")
+    rows.append(f"| {name} | Brier | {len(confidence)} | {brier_score(confidence, correct):.4f} | |")
     return rows
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,6 +108,12 @@ class ModelPackage:
     def class_decision(self) -> str:
         """model.json ``"class_decision"``: "voxel" (default), "classifier" or "mean"."""
         return check_class_decision(self.metadata.get("class_decision"))
+
+    @property
+    def class_temperature(self) -> float:
+        """model.json ``classifier.temperature``: the crop classifier's logits are divided by it before the
+        softmax (1.0, the raw softmax, when absent; :mod:`liverlesion.classifier.class_temperature`)."""
+        return _class_temperature(self.metadata)
 
     @property
     def name(self) -> str:
@@ -306,9 +313,26 @@ def load_model_package(folder: str | Path | None = None) -> ModelPackage:
             raise ModelError(f"{path}: backend file has no sha256 in model.json; re-export the model")
     try:
         check_class_decision(card.get("class_decision"))
+        _class_temperature(card)
     except ValueError as error:
         raise ModelError(f"{card_path}: {error}") from error
     return ModelPackage(folder, config, onnx_paths, torch_paths, networks, card, classifier_paths, onnx_fp32_paths)
+
+
+def _class_temperature(card: dict[str, Any]) -> float:
+    """``classifier.temperature`` of a model.json (1.0 when absent).
+
+    Raises:
+        ValueError: not a number > 0.
+    """
+    value = (card.get("classifier") or {}).get("temperature", 1.0)
+    try:
+        temperature = float(value)
+    except (TypeError, ValueError):
+        temperature = float("nan")
+    if not temperature > 0 or not math.isfinite(temperature):
+        raise ValueError(f"classifier temperature must be a number > 0, got {value!r}")
+    return temperature
 
 
 def _classifier_paths(card: dict[str, Any], folder: Path, card_path: Path) -> dict[str, Path]:
@@ -417,7 +441,8 @@ def combine_packages(
     its ``--base-package``). Each stage keeps the configuration it was trained with; the cascade-level settings
     (crop margin, minimum lesion size) come from ``lesion_package``. The crop classifier comes from
     ``classifier_dir`` (a ``classifier.train fit`` output folder or a package holding one), else from
-    ``lesion_package`` when it has one; ``class_decision`` defaults to ``lesion_package``'s. The false-positive
+    ``lesion_package`` when it has one, with its class temperature (re-fit it for the new cascade:
+    :mod:`liverlesion.classifier.class_temperature`); ``class_decision`` defaults to ``lesion_package``'s. The false-positive
     reduction stage comes from ``fp_source`` (a package, with its threshold but not its measured metrics, or an
     ``fp_train fit`` folder, with the threshold chosen on validation), else from ``lesion_package`` when it has one.
     Imports torch.
@@ -438,8 +463,10 @@ def combine_packages(
         }
     }
     merged.update(metadata or {})
+    class_temperature = None
     if classifier_dir is None:
         classifier_dir = lesion_source.classifier_dir
+        class_temperature = lesion_source.class_temperature if classifier_dir is not None else None
     if class_decision is None and "class_decision" not in merged:
         class_decision = lesion_source.class_decision
     fp_folder, fp_entry = lesion_source.folder, merged.pop("fp_reduction", None)
@@ -454,6 +481,11 @@ def combine_packages(
         folder, config, liver_net, lesion_net, metadata=merged, classifier_dir=classifier_dir,
         class_decision=class_decision,
     )
+    if class_temperature not in (None, 1.0):  # the same classifier keeps its temperature (re-fit it for a new cascade)
+        card_path = out / MODEL_JSON
+        card = json.loads(card_path.read_text())
+        card["classifier"]["temperature"] = class_temperature
+        card_path.write_text(json.dumps(card, indent=2) + "\n")
     if fp_entry:  # the false-positive stage comes along (files re-hashed)
         from .classifier.fp_filter import add_fp_reduction
 

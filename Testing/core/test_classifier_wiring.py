@@ -86,6 +86,16 @@ def test_combining_carries_the_lesion_packages_classifier_and_decision(a_package
     assert sha256_of(combined.classifier_paths["onnx"]) == sha256_of(a_package / "classifier.onnx")
 
 
+def test_combining_carries_the_class_temperature_of_the_lesion_packages_classifier(a_package, untrained_model, tmp_path):
+    warm = shutil.copytree(a_package, tmp_path / "warm")
+    card = json.loads((warm / "model.json").read_text())
+    card["classifier"]["temperature"] = 1.7
+    (warm / "model.json").write_text(json.dumps(card))
+    assert load_model_package(combine_packages(untrained_model, warm, tmp_path / "carried")).class_temperature == 1.7
+    given = combine_packages(untrained_model, warm, tmp_path / "given", classifier_dir=warm)
+    assert load_model_package(given).class_temperature == 1.0  # a classifier folder given anew is not calibrated
+
+
 def test_a_classifier_folder_without_its_json_and_an_unknown_decision_are_refused(untrained_model, tmp_path):
     (tmp_path / "bare").mkdir()
     shutil.copy(Path(load_model_package(untrained_model).folder) / "lesion.onnx", tmp_path / "bare" / "classifier.onnx")

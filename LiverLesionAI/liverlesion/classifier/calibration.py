@@ -41,6 +41,13 @@ def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
     return float(np.exp(0.5 * (low + high)))
 
 
+def brier_score(confidence: np.ndarray, correct: np.ndarray) -> float:
+    """Mean squared difference between the stated ``confidence`` and the outcome (``correct`` as 1 / 0): a proper
+    score (lower is better) that, unlike the binned ECE, also sees how far a confident mistake was from right."""
+    confidence, correct = np.asarray(confidence, np.float64), np.asarray(correct, np.float64)
+    return float(np.mean((confidence - correct) ** 2)) if len(confidence) else float("nan")
+
+
 def reliability_table(confidence: np.ndarray, correct: np.ndarray, bins: int = 5) -> list[dict]:
     """Reported confidence vs observed frequency: equal-width bins over [0, 1] of ``confidence`` (the
     probability the prediction states) with the fraction of ``correct`` (bool) in each; plus the expected

@@ -63,8 +63,19 @@ class ClassifierSession:
         return np.concatenate(out) if out else np.zeros((0, len(self.classes)), np.float32)
 
 
+def tempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax probabilities ``(n, k)`` as they would be with the logits divided by ``temperature``:
+    ``p ** (1 / T)`` renormalised per row (log p equals the logits up to a per-row constant)."""
+    if temperature == 1.0 or len(probabilities) == 0:
+        return probabilities
+    log_p = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-30, 1.0)) / float(temperature)
+    log_p -= log_p.max(axis=1, keepdims=True)
+    scaled = np.exp(log_p)
+    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 def classify_lesions(
-    ct_canonical: np.ndarray, spacing, instances: np.ndarray, session: ClassifierSession
+    ct_canonical: np.ndarray, spacing, instances: np.ndarray, session: ClassifierSession, temperature: float = 1.0
 ) -> dict[int, dict[str, float]]:
     """The classifier's class probabilities of every lesion of an instance map.
 
@@ -73,12 +84,14 @@ def classify_lesions(
         spacing: voxel size ``(x, y, z)`` mm of that grid.
         instances: int lesion ids ``(z, y, x)`` on the same grid, 0 outside lesions.
         session: from :meth:`ClassifierSession.load`.
+        temperature: the network's logits are divided by it before the softmax (model.json
+            ``classifier.temperature``; 1.0: the raw softmax). The most probable class never changes.
 
     Returns:
         ``{lesion_id: {"cyst": p, "hemangioma": p, "metastasis": p}}`` (probabilities sum to 1).
     """
     ids, crops = lesion_crops(ct_canonical, spacing, instances, session.spec)
-    probabilities = session.probabilities(crops)
+    probabilities = tempered(session.probabilities(crops), temperature)
     return {
         int(i): {name: round(float(p), 4) for name, p in zip(session.classes, row, strict=True)}
         for i, row in zip(ids, probabilities, strict=True)

@@ -61,10 +61,12 @@ class SecondOpinion:
     Attributes:
         session: a :class:`ClassifierSession` (or :class:`TorchClassifierSession`).
         class_decision: "voxel", "classifier" or "mean" (:mod:`liverlesion.class_decision`).
+        temperature: the classifier's logits are divided by it (the package's ``class_temperature``; 1.0: raw).
     """
 
     session: object
     class_decision: str = DEFAULT_CLASS_DECISION
+    temperature: float = 1.0
 
     def __post_init__(self) -> None:
         self.class_decision = check_class_decision(self.class_decision)
@@ -93,8 +95,10 @@ class SecondOpinion:
                     f"{folder}: onnxruntime is not installed and the package has no classifier.pt; install "
                     "onnxruntime (pip install onnxruntime) to use the lesion classifier"
                 )
-            return cls(TorchClassifierSession.load(package.classifier_paths["torch"], threads), package.class_decision)
-        return cls(ClassifierSession.load(folder, threads), package.class_decision)
+            session = TorchClassifierSession.load(package.classifier_paths["torch"], threads)
+        else:
+            session = ClassifierSession.load(folder, threads)
+        return cls(session, package.class_decision, package.class_temperature)
 
     @classmethod
     def from_model_dir(
@@ -109,7 +113,7 @@ class SecondOpinion:
 
     def canonical(self, ct_canonical: np.ndarray, spacing_xyz, instances: np.ndarray) -> dict[int, dict[str, float]]:
         """:func:`classify_lesions` on a canonical grid (``(z, y, x)``, z axial; spacing ``(x, y, z)`` mm)."""
-        return classify_lesions(ct_canonical, spacing_xyz, instances, self.session)
+        return classify_lesions(ct_canonical, spacing_xyz, instances, self.session, self.temperature)
 
     def __call__(self, ct: Volume, instances: np.ndarray) -> dict[int, dict[str, float]]:
         """Probabilities of every lesion of ``instances`` (int ``(z, y, x)`` on the grid of ``ct``, any
