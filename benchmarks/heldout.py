@@ -5,11 +5,13 @@ inserted into IRCAD patient 1 only):
 
 - ``phantom-*``: whole synthetic CTs, seeds 900000+ (typed lesions; liver truth);
 - ``ircad7-inserted-*``: synthetic typed lesions inserted into the real liver of IRCAD patient 7;
+- ``ircad7-realshape-*`` / ``ircad7-realshape-large-*``: the same, but each lesion has the shape, size and
+  relative position of a real tumour or cyst of 16 other IRCAD patients (``ircad-masks``, used by no training);
 - ``ircad7-real``: IRCAD patient 7 as published (liver truth only: lesion numbers are not defined there).
 
 Usage::
 
-    python benchmarks/heldout.py make OUT_DIR [--phantoms 10] [--inserted 6]
+    python benchmarks/heldout.py make OUT_DIR [--phantoms 10] [--inserted 6] [--real-shaped 12] [--real-shaped-large 8]
     python benchmarks/heldout.py score PACKAGE HELDOUT_DIR WORK_DIR [--label NAME]   # segment + evaluate, JSON + table row
     python benchmarks/heldout.py combine LIVER_PACKAGE LESION_PACKAGE OUT_PACKAGE [--classifier DIR] [--class-decision mean] [--card CARD.json]
         [--fp-from PACKAGE_OR_FIT_DIR]
@@ -34,9 +36,10 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 IRCAD7 = SHARED / "ircad" / "3Dircadb1.7"
 
 
-def make(out: Path, n_phantoms: int, n_inserted: int) -> None:
+def make(out: Path, n_phantoms: int, n_inserted: int, n_real_shaped: int = 0, n_real_shaped_large: int = 0) -> None:
     from liverlesion.io import read_volume, write_labelmap
     from liverlesion.phantom import generate_phantom, insert_lesions
+    from liverlesion.phantom.real_shapes import load_real_shapes
 
     out.mkdir(parents=True, exist_ok=True)
     for i in range(n_phantoms):
@@ -45,11 +48,23 @@ def make(out: Path, n_phantoms: int, n_inserted: int) -> None:
     liver = read_volume(IRCAD7 / "masks" / "liver.nrrd").array > 0
     for i in range(n_inserted):
         insert_lesions(ct, liver, 700_000 + i).save(out / f"ircad7-inserted-{i:02d}")
+    if n_real_shaped or n_real_shaped_large:
+        shapes = load_real_shapes(SHARED / "ircad-masks")
+        for i in range(n_real_shaped):
+            insert_lesions(ct, liver, 810_000 + i, real_shapes=shapes).save(out / f"ircad7-realshape-{i:02d}")
+        large = [shape for shape in shapes if shape.volume_ml >= LARGE_SHAPE_ML]
+        for i in range(n_real_shaped_large):
+            insert_lesions(ct, liver, 820_000 + i, n_lesions=3, real_shapes=large).save(
+                out / f"ircad7-realshape-large-{i:02d}")
     real = out / "ircad7-real"
     real.mkdir(exist_ok=True)
     (real / "ct.nrrd").unlink(missing_ok=True)
     (real / "ct.nrrd").symlink_to(IRCAD7 / "ct.nrrd")
     write_labelmap(real / "labels.nrrd", ct.with_array(liver.astype(np.uint8)))
+
+
+#: The "large" real-shaped cases draw only real lesions of at least this volume (mL; about 21 mm across and more).
+LARGE_SHAPE_ML = 5.0
 
 
 def score(package: Path, heldout: Path, work: Path, label: str) -> dict:
@@ -122,6 +137,10 @@ def main() -> None:
     p.add_argument("out", type=Path)
     p.add_argument("--phantoms", type=int, default=10)
     p.add_argument("--inserted", type=int, default=6)
+    p.add_argument("--real-shaped", type=int, default=0,
+                   help="IRCAD 7 CTs with lesions of real shapes, sizes and positions (ircad-masks), seeds 810000+")
+    p.add_argument("--real-shaped-large", type=int, default=0,
+                   help="IRCAD 7 CTs with 3 real-shaped lesions of >= 5 mL each, seeds 820000+")
     p = sub.add_parser("score")
     p.add_argument("package", type=Path)
     p.add_argument("heldout", type=Path)
@@ -142,7 +161,7 @@ def main() -> None:
     p.add_argument("scores", type=Path, nargs="+")
     args = parser.parse_args()
     if args.cmd == "make":
-        make(args.out, args.phantoms, args.inserted)
+        make(args.out, args.phantoms, args.inserted, args.real_shaped, args.real_shaped_large)
     elif args.cmd == "score":
         summary = score(args.package, args.heldout, args.work, args.label or args.package.name)
         print(table([args.work / "score.json"]))

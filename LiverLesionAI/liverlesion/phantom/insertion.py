@@ -8,7 +8,16 @@ from scipy import ndimage
 from ..errors import InvalidInputError
 from ..labels import LIVER
 from ..volume import Volume
-from .lesions import FLASH_MAX_MM, FLASH_PROBABILITY, draw_classes, draw_spec, place_lesions, render_lesion
+from .lesions import (
+    FLASH_MAX_MM,
+    FLASH_PROBABILITY,
+    LesionSpec,
+    draw_classes,
+    draw_spec,
+    place_lesions,
+    render_lesion,
+)
+from .real_shapes import RealShape, shape_on_grid
 from .record import Phantom, PhantomLesion
 
 #: Upper end of the random lesion count when ``n_lesions`` is None.
@@ -47,7 +56,8 @@ def estimate_liver_contrast(ct: np.ndarray, liver_mask: np.ndarray) -> tuple[flo
 
 def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: int | None = None,
                    lesion_classes=None, flash_probability: float = FLASH_PROBABILITY,
-                   flash_max_mm: float = FLASH_MAX_MM, max_diameter_mm: float | None = None) -> Phantom:
+                   flash_max_mm: float = FLASH_MAX_MM, max_diameter_mm: float | None = None,
+                   real_shapes: list[RealShape] | None = None) -> Phantom:
     """Insert typed lesions fully inside ``liver_mask`` of a real CT.
 
     Lesion HU follows the same model as :func:`generate_phantom` relative to this CT's own liver and blood-pool
@@ -62,6 +72,11 @@ def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: 
         lesion_classes: subset of ("cyst", "hemangioma", "metastasis").
         flash_probability, flash_max_mm: share of flash-filling hemangiomas (see :func:`draw_spec`).
         max_diameter_mm: upper end of the random lesion diameters (None: each class's typical range).
+        real_shapes: a library of real lesion shapes (:func:`liverlesion.phantom.real_shapes.load_real_shapes`).
+            When given, each hemangioma and metastasis takes the shape and size of a random real tumour, and
+            each cyst of a random real cyst (when the library has one), placed as near as fits to where it lay in
+            its own liver (:func:`place_real_shape`); the appearance model is the same, laid out by depth below
+            the real surface. Lesions without a shape of their kind are drawn as usual. None: as before.
 
     Returns:
         Phantom with the modified int16 ``ct``, labels (1 where ``liver_mask``, 2-4 inside inserted lesions)
@@ -82,21 +97,28 @@ def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: 
     def index_to_mm(kji: np.ndarray) -> np.ndarray:
         return np.asarray(kji, dtype=float)[:, ::-1] * scale
 
-    placed = place_lesions(rng, specs, mask, ct.spacing, index_to_mm)
+    shaped: list[tuple[LesionSpec, tuple[slice, ...], np.ndarray]] = []
+    if real_shapes:
+        shaped, specs = _place_real_shaped(rng, specs, real_shapes, mask, ct.spacing, flash_probability, flash_max_mm)
+        occupied = np.zeros_like(mask)
+        for _, box, inside in shaped:
+            occupied[box] |= inside
+        free = mask & ~ndimage.binary_dilation(occupied, iterations=3) if shaped else mask
+        placed = place_lesions(rng, specs, free, ct.spacing, index_to_mm)
+    else:
+        placed = place_lesions(rng, specs, mask, ct.spacing, index_to_mm)
     out = array.astype(np.float32)
     labels = mask.astype(np.uint8) * np.uint8(LIVER)
     lesions = []
     psf_sigma = (0.45 if sz >= 2.5 else 0.6, 0.6 / sy, 0.6 / sx)
-    for number, spec in enumerate(placed, start=1):
-        reach = spec.max_radius_mm + 3.0
+    jobs = [(spec, *_real_shape_box(spec, box, inside, ct)) for spec, box, inside in shaped]
+    jobs += [(spec, _sphere_box(spec, ct), None) for spec in placed]
+    for number, (spec, sl, rho) in enumerate(jobs, start=1):
         c = spec.centre_xyz
-        lo = np.maximum(np.floor((c - reach) / scale).astype(int), 0)
-        hi = np.minimum(np.ceil((c + reach) / scale).astype(int) + 1, np.asarray(ct.shape[::-1]))
-        sl = (slice(lo[2], hi[2]), slice(lo[1], hi[1]), slice(lo[0], hi[0]))
-        Z = (np.arange(lo[2], hi[2], dtype=np.float32) * sz)[:, None, None]
-        Y = (np.arange(lo[1], hi[1], dtype=np.float32) * sy)[None, :, None]
-        X = (np.arange(lo[0], hi[0], dtype=np.float32) * sx)[None, None, :]
-        lesion_hu, weight, inside = render_lesion(spec, Z, Y, X, liver_hu, blood_hu)
+        Z = (np.arange(sl[0].start, sl[0].stop, dtype=np.float32) * sz)[:, None, None]
+        Y = (np.arange(sl[1].start, sl[1].stop, dtype=np.float32) * sy)[None, :, None]
+        X = (np.arange(sl[2].start, sl[2].stop, dtype=np.float32) * sx)[None, None, :]
+        lesion_hu, weight, inside = render_lesion(spec, Z, Y, X, liver_hu, blood_hu, rho)
         background = out[sl]
         residual = background - ndimage.gaussian_filter(background, (0.7, 1.2, 1.2))
         lesion_hu = ndimage.gaussian_filter(lesion_hu, psf_sigma) + residual
@@ -104,9 +126,106 @@ def insert_lesions(ct: Volume, liver_mask: np.ndarray, seed: int, *, n_lesions: 
         out[sl] = background + weight * (lesion_hu - background)
         labels[sl][inside & mask[sl]] = spec.label
         centre = tuple(int(v) for v in np.rint(c / scale)[::-1])
-        lesions.append(PhantomLesion(number, spec.lesion_class, centre, 2 * spec.radius_mm, spec.label))
+        diameter = spec.params.get("real_diameter_mm", 2 * spec.radius_mm)
+        lesions.append(PhantomLesion(number, spec.lesion_class, centre, diameter, spec.label))
     new_ct = np.clip(np.rint(out), -1024, 3071).astype(np.int16)
     meta = {"generator": "liverlesion.phantom.insert_lesions", "seed": int(seed), "liver_hu": round(liver_hu, 1),
             "blood_pool_hu": round(blood_hu, 1), "requested_lesions": count}
+    if real_shapes:
+        meta["real_shapes"] = [spec.params["real_shape"] for spec, _, _ in shaped]
     geometry = (ct.spacing, ct.origin, ct.direction)
     return Phantom(Volume(new_ct, *geometry), Volume(labels, *geometry), lesions, None, meta)
+
+
+#: Kind of real shape each lesion class takes.
+SHAPE_KIND = {"cyst": "cyst", "hemangioma": "tumour", "metastasis": "tumour"}
+#: Real shapes tried per lesion before it is drawn as a synthetic one instead.
+SHAPE_TRIES = 8
+
+
+def place_real_shape(
+    rng: np.random.Generator, shape_mask: np.ndarray, allowed: np.ndarray, preferred_zyx
+) -> tuple[int, int, int] | None:
+    """Corner (z, y, x) where ``shape_mask`` (bool, a shape on the CT grid) lies wholly inside ``allowed`` (bool,
+    the CT grid), as near as possible to putting the shape's centre at ``preferred_zyx``: one of the fitting
+    corners within 10 voxels of the nearest, at random. None when it fits nowhere."""
+    from scipy.signal import fftconvolve
+
+    if any(s > a for s, a in zip(shape_mask.shape, allowed.shape, strict=True)):
+        return None
+    box = ndimage.find_objects(allowed.astype(np.uint8))
+    if not box:
+        return None
+    lo = [max(0, b.start - s) for b, s in zip(box[0], shape_mask.shape, strict=True)]
+    hi = [min(n, b.stop + s) for b, s, n in zip(box[0], shape_mask.shape, allowed.shape, strict=True)]
+    region = allowed[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+    if any(s > r for s, r in zip(shape_mask.shape, region.shape, strict=True)):
+        return None
+    outside = fftconvolve((~region).astype(np.float32), shape_mask[::-1, ::-1, ::-1].astype(np.float32), mode="valid")
+    corners = np.argwhere(outside < 0.5)
+    if not len(corners):
+        return None
+    centre_offset = np.argwhere(shape_mask).mean(axis=0)
+    distance = np.linalg.norm(corners + centre_offset - (np.asarray(preferred_zyx) - lo), axis=1)
+    near = np.flatnonzero(distance <= distance.min() + 10.0)
+    corner = corners[int(rng.choice(near))] + lo
+    return int(corner[0]), int(corner[1]), int(corner[2])
+
+
+def _place_real_shaped(rng, specs, real_shapes, mask, spacing, flash_probability, flash_max_mm):
+    """Give the specs whose kind the library has a real shape, largest first: ``(placed, still synthetic)``;
+    placed items are ``(spec, box slices, inside mask on that box)``."""
+    lo = np.argwhere(mask).min(axis=0)
+    hi = np.argwhere(mask).max(axis=0)
+    allowed = ndimage.binary_erosion(mask, iterations=1)
+    placed, synthetic = [], []
+    for spec in specs:
+        kind = SHAPE_KIND[spec.lesion_class]
+        library = [shape for shape in real_shapes if shape.kind == kind]
+        for _ in range(SHAPE_TRIES if library else 0):
+            shape = library[int(rng.integers(len(library)))]
+            on_grid = shape_on_grid(shape, spacing, rng)
+            fraction = np.asarray(shape.relative_position)[::-1]  # (z, y, x)
+            corner = place_real_shape(rng, on_grid, allowed, lo + fraction * (hi - lo))
+            if corner is None:
+                continue
+            box = tuple(slice(c, c + n) for c, n in zip(corner, on_grid.shape, strict=True))
+            allowed[box] &= ~ndimage.binary_dilation(on_grid, iterations=3)
+            real = draw_spec(rng, spec.lesion_class, shape.equivalent_diameter_mm,
+                             flash_probability=flash_probability, flash_max_mm=flash_max_mm)
+            real.params["real_shape"] = shape.source
+            real.params["real_diameter_mm"] = shape.equivalent_diameter_mm
+            placed.append((real, box, on_grid))
+            break
+        else:
+            synthetic.append(spec)
+    return placed, synthetic
+
+
+def _sphere_box(spec: LesionSpec, ct: Volume) -> tuple[slice, ...]:
+    """The CT box (z, y, x slices) that holds a drawn lesion and 3 mm around it."""
+    scale = np.asarray(ct.spacing)
+    reach = spec.max_radius_mm + 3.0
+    c = spec.centre_xyz
+    lo = np.maximum(np.floor((c - reach) / scale).astype(int), 0)
+    hi = np.minimum(np.ceil((c + reach) / scale).astype(int) + 1, np.asarray(ct.shape[::-1]))
+    return slice(lo[2], hi[2]), slice(lo[1], hi[1]), slice(lo[0], hi[0])
+
+
+def _real_shape_box(spec: LesionSpec, box, inside: np.ndarray, ct: Volume):
+    """The CT box around a placed real shape (3 mm margin) and ``rho`` there: 1 on the real surface, 1 - depth /
+    deepest depth inside, growing outside; sets the spec's centre (the deepest point, mm) and radius (that depth)."""
+    sx, sy, sz = ct.spacing
+    pad = [int(np.ceil(3.0 / v)) for v in (sz, sy, sx)]
+    lo = [max(0, b.start - p) for b, p in zip(box, pad, strict=True)]
+    hi = [min(n, b.stop + p) for b, p, n in zip(box, pad, ct.shape, strict=True)]
+    grid = np.zeros([h - low for low, h in zip(lo, hi, strict=True)], bool)
+    grid[tuple(slice(b.start - low, b.stop - low) for b, low in zip(box, lo, strict=True))] = inside
+    sampling = (sz, sy, sx)
+    depth = ndimage.distance_transform_edt(grid, sampling=sampling)
+    outside = ndimage.distance_transform_edt(~grid, sampling=sampling)
+    deepest = float(depth.max())
+    spec.radius_mm = max(deepest, 0.5 * min(sampling))
+    spec.centre_xyz = (np.array(np.unravel_index(int(np.argmax(depth)), depth.shape)) + lo)[::-1] * np.array([sx, sy, sz])
+    rho = np.where(grid, 1.0 - depth / spec.radius_mm, 1.0 + outside / spec.radius_mm).astype(np.float32)
+    return tuple(slice(low, h) for low, h in zip(lo, hi, strict=True)), rho

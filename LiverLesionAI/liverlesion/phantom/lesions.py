@@ -121,9 +121,15 @@ def lesion_rho(spec: LesionSpec, Z, Y, X):
     return rho, (ux, uy, uz)
 
 
-def render_lesion(spec: LesionSpec, Z, Y, X, liver_hu: float, blood_pool_hu: float):
-    """HU (before blur and noise), blend weight in [0, 1] and the label mask (``rho <= 1``) on a box grid."""
-    rho, (ux, uy, uz) = lesion_rho(spec, Z, Y, X)
+def render_lesion(spec: LesionSpec, Z, Y, X, liver_hu: float, blood_pool_hu: float, rho=None):
+    """HU (before blur and noise), blend weight in [0, 1] and the label mask (``rho <= 1``) on a box grid.
+
+    ``rho``: the normalised radius on that grid when the shape is given rather than drawn (a real lesion shape:
+    1 on its surface, below 1 inside; see :func:`liverlesion.phantom.insertion.insert_lesions`); None draws it
+    from the spec.
+    """
+    if rho is None:
+        rho, _ = lesion_rho(spec, Z, Y, X)
     p = spec.params
     weight = np.clip(0.5 + (1.0 - rho) * np.float32(spec.radius_mm / p["edge_mm"]), 0.0, 1.0)
     if spec.lesion_class == "cyst":
