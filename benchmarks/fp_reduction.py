@@ -12,6 +12,7 @@ Usage::
     python benchmarks/fp_reduction.py table RUN.json [RUN.json...]                   # FP/CT, recall >= 10 mm, class acc
     python benchmarks/fp_reduction.py froc RUN.json                                  # the curve against the threshold
     python benchmarks/fp_reduction.py reliability RUN.json [RUN.json...]             # P(lesion) (or --of class) vs how often it is right
+    python benchmarks/fp_reduction.py pieces RUN.json [RUN.json...]                  # found lesions in > 1 piece, volume covered
 
 Numbers: false lesions per CT (mean over cases), recall of truth lesions >= 10 mm (any shown candidate touches
 it), class accuracy of detected typed lesions (class of the largest shown candidate touching it).
@@ -70,7 +71,8 @@ def score_case(segmenter, ct, labels, name: str) -> dict:
             "volume_ml": round(lesion.volume_ml, 3), "long_axis_mm": round(lesion.long_axis_mm, 1),
             "mean_hu": round(lesion.mean_hu, 1), "truth": [] if match is None else match.truth,
         })
-    return {"case": name, "seconds": round(seconds, 2), "candidates": candidates, "truth": [t.to_dict() for t in truth]}
+    return {"case": name, "seconds": round(seconds, 2), "voxel_ml": ct.voxel_volume_ml, "candidates": candidates,
+            "truth": [t.to_dict() for t in truth]}
 
 
 def _score(candidate: dict) -> float:
@@ -80,8 +82,8 @@ def _score(candidate: dict) -> float:
 
 def metrics(summary: dict, threshold: float | None = None, prefix: str = "") -> dict:
     """FP/CT, recall >= 10 mm and class accuracy when candidates with score >= ``threshold`` are shown
-    (None: as the run reported them)."""
-    cases = [c for c in summary["cases"] if c["case"].startswith(prefix)]
+    (None: as the run reported them), over the cases named ``prefix`` or ``prefix-…`` ("": all)."""
+    cases = [c for c in summary["cases"] if not prefix or c["case"] == prefix or c["case"].startswith(prefix + "-")]
     false, found, total, right, typed = 0, 0, 0, 0, 0
     for case in cases:
         shown = [c for c in case["candidates"]
@@ -108,7 +110,8 @@ def table(paths: list[Path]) -> str:
     for path in paths:
         summary = json.loads(path.read_text())
         for prefix, name in (("ircad7-real", "IRCAD 7 (no tumour)"), ("ircad7-inserted", "IRCAD 7 inserted"),
-                             ("", "all")):
+                             ("ircad7-realshape", "IRCAD 7, real shapes (all)"),
+                             ("ircad7-realshape-large", "IRCAD 7, real shapes >= 5 mL"), ("", "all")):
             m = metrics(summary, None, prefix)
             if not m["cases"]:
                 continue
@@ -156,6 +159,54 @@ def class_reliability(paths: list[Path]) -> str:
     return "\n".join(rows)
 
 
+#: Size bins (longest axial diameter, mm) of the ``pieces`` table.
+PIECE_BINS = ((10.0, 20.0), (20.0, 30.0), (30.0, 50.0), (50.0, float("inf")))
+
+
+def lesion_pieces(summary: dict) -> list[dict]:
+    """One row per truth lesion >= 10 mm that a shown lesion touches: how many shown components cover it
+    (``pieces``), their volume over its volume (``volume_ratio``; a component that also touches another truth
+    lesion counts whole and marks the row ``joined``), its diameter and the largest piece's long axis."""
+    rows = []
+    for case in summary["cases"]:
+        if "voxel_ml" not in case:
+            raise SystemExit(f"{case['case']}: the run has no voxel_ml (made before the pieces table): run it again")
+        shown = [c for c in case["candidates"] if c["shown"]]
+        for t in case["truth"]:
+            touching = [c for c in shown if t["id"] in c["truth"]]
+            if t["diameter_mm"] < MIN_DIAMETER_MM or not touching:
+                continue
+            largest = max(touching, key=lambda c: c["volume_ml"])
+            rows.append({"case": case["case"], "truth": t["id"], "diameter_mm": t["diameter_mm"],
+                         "truth_ml": t["voxels"] * case["voxel_ml"], "pieces": len(touching),
+                         "volume_ratio": sum(c["volume_ml"] for c in touching) / (t["voxels"] * case["voxel_ml"]),
+                         "largest_long_axis_mm": largest["long_axis_mm"],
+                         "joined": any(len(c["truth"]) > 1 for c in touching)})
+    return rows
+
+
+def pieces(paths: list[Path]) -> str:
+    """Item 4 of issue 11, one lesion stays one lesion: per size bin, how many found lesions come out in more
+    than one shown piece, and how much of their volume the shown pieces cover."""
+    rows = ["| run | diameter | found | in > 1 piece | pieces (mean) | joined with another | "
+            "volume shown / truth, median (quartiles) | largest piece's long axis / diameter, median |",
+            "|---|---|---|---|---|---|---|---|"]
+    for path in paths:
+        found = lesion_pieces(json.loads(path.read_text()))
+        for low, high in PIECE_BINS:
+            inside = [r for r in found if low <= r["diameter_mm"] < high]
+            if not inside:
+                continue
+            ratio = np.array([r["volume_ratio"] for r in inside])
+            axis = np.array([r["largest_long_axis_mm"] / r["diameter_mm"] for r in inside])
+            name = f"{low:g}-{high:g} mm" if np.isfinite(high) else f">= {low:g} mm"
+            rows.append(f"| {path.stem} | {name} | {len(inside)} | {sum(r['pieces'] > 1 for r in inside)} | "
+                        f"{np.mean([r['pieces'] for r in inside]):.2f} | {sum(r['joined'] for r in inside)} | "
+                        f"{np.median(ratio):.2f} ({np.percentile(ratio, 25):.2f}-{np.percentile(ratio, 75):.2f}) | "
+                        f"{np.median(axis):.2f} |")
+    return "\n".join(rows)
+
+
 def _reliability_rows(name: str, confidence: list[float], correct: list[bool]) -> list[str]:
     """Markdown rows of :func:`liverlesion.classifier.calibration.reliability_table` (empty bins left out)."""
     from liverlesion.classifier.calibration import brier_score, reliability_table
@@ -191,6 +242,8 @@ def main() -> None:
     p.add_argument("run", type=Path)
     p.add_argument("--thresholds", type=float, nargs="+",
                    default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
+    p = sub.add_parser("pieces", help="one lesion, one component: pieces per found lesion and volume covered")
+    p.add_argument("runs", type=Path, nargs="+")
     p = sub.add_parser("reliability")
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--of", choices=("lesion", "class"), default="lesion",
@@ -201,6 +254,8 @@ def main() -> None:
     elif args.cmd == "run":
         run(args.model, args.cases, args.out, args.threads, args.test_time_mirror)
         print(table([args.out]))
+    elif args.cmd == "pieces":
+        print(pieces(args.runs))
     elif args.cmd == "table":
         print(table(args.runs))
     else:
