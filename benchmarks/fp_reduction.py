@@ -54,12 +54,13 @@ def run(model: str | None, cases: list[Path], out: Path, threads: int, test_time
 
 def score_case(segmenter, ct, labels, name: str) -> dict:
     """Segment one CT and match every reported component (shown and hidden) to the truth ``labels``."""
-    from liverlesion.classifier.candidates import match_candidates
+    from liverlesion.classifier.candidates import match_candidates, truth_components
 
     start = time.perf_counter()
     result = segmenter(ct, with_probabilities=False)
     seconds = time.perf_counter() - start
     matches, truth = match_candidates(result.instances, labels, ct.spacing)
+    truth_ids, _ = truth_components(labels)
     by_id = {m.id: m for m in matches}
     candidates = []
     for lesion, shown in [(x, True) for x in result.lesions] + [(x, False) for x in getattr(result, "candidates", [])]:
@@ -72,7 +73,17 @@ def score_case(segmenter, ct, labels, name: str) -> dict:
             "mean_hu": round(lesion.mean_hu, 1), "truth": [] if match is None else match.truth,
         })
     return {"case": name, "seconds": round(seconds, 2), "voxel_ml": ct.voxel_volume_ml, "candidates": candidates,
-            "truth": [t.to_dict() for t in truth]}
+            "truth": [t.to_dict() | {"dice_shown": _dice_shown(result, truth_ids, t)} for t in truth]}
+
+
+def _dice_shown(result, truth_ids: np.ndarray, truth) -> float | None:
+    """Dice of one truth lesion (``truth.id`` in ``truth_ids``, the truth components) against the union of the
+    shown lesions that touch it (None: none touches it)."""
+    shown = [i for i in truth.candidates if i <= len(result.lesions)]
+    if not shown:
+        return None
+    mine, predicted = truth_ids == truth.id, np.isin(result.instances, shown)
+    return round(2.0 * float((mine & predicted).sum()) / float(mine.sum() + predicted.sum()), 4)
 
 
 def _score(candidate: dict) -> float:
@@ -177,7 +188,7 @@ def lesion_pieces(summary: dict) -> list[dict]:
             if t["diameter_mm"] < MIN_DIAMETER_MM or not touching:
                 continue
             largest = max(touching, key=lambda c: c["volume_ml"])
-            rows.append({"case": case["case"], "truth": t["id"], "diameter_mm": t["diameter_mm"],
+            rows.append({"case": case["case"], "truth": t["id"], "diameter_mm": t["diameter_mm"], "dice": t.get("dice_shown"),
                          "truth_ml": t["voxels"] * case["voxel_ml"], "pieces": len(touching),
                          "volume_ratio": sum(c["volume_ml"] for c in touching) / (t["voxels"] * case["voxel_ml"]),
                          "largest_long_axis_mm": largest["long_axis_mm"],
@@ -189,8 +200,8 @@ def pieces(paths: list[Path]) -> str:
     """Item 4 of issue 11, one lesion stays one lesion: per size bin, how many found lesions come out in more
     than one shown piece, and how much of their volume the shown pieces cover."""
     rows = ["| run | diameter | found | in > 1 piece | pieces (mean) | joined with another | "
-            "volume shown / truth, median (quartiles) | largest piece's long axis / diameter, median |",
-            "|---|---|---|---|---|---|---|---|"]
+            "volume shown / truth, median (quartiles) | largest piece's long axis / diameter, median | Dice, mean |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for path in paths:
         found = lesion_pieces(json.loads(path.read_text()))
         for low, high in PIECE_BINS:
@@ -203,8 +214,13 @@ def pieces(paths: list[Path]) -> str:
             rows.append(f"| {path.stem} | {name} | {len(inside)} | {sum(r['pieces'] > 1 for r in inside)} | "
                         f"{np.mean([r['pieces'] for r in inside]):.2f} | {sum(r['joined'] for r in inside)} | "
                         f"{np.median(ratio):.2f} ({np.percentile(ratio, 25):.2f}-{np.percentile(ratio, 75):.2f}) | "
-                        f"{np.median(axis):.2f} |")
+                        f"{np.median(axis):.2f} | {_mean_or_dash([r['dice'] for r in inside])} |")
     return "\n".join(rows)
+
+
+def _mean_or_dash(values: list) -> str:
+    known = [v for v in values if v is not None]
+    return f"{np.mean(known):.3f}" if known else "-"
 
 
 def _reliability_rows(name: str, confidence: list[float], correct: list[bool]) -> list[str]:

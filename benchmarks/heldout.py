@@ -36,7 +36,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 IRCAD7 = SHARED / "ircad" / "3Dircadb1.7"
 
 
-def make(out: Path, n_phantoms: int, n_inserted: int, n_real_shaped: int = 0, n_real_shaped_large: int = 0) -> None:
+def make(out: Path, n_phantoms: int, n_inserted: int, n_real_shaped: int = 0, n_real_shaped_large: int = 0,
+         shape_patients: list[str] | None = None) -> None:
     from liverlesion.io import read_volume, write_labelmap
     from liverlesion.phantom import generate_phantom, insert_lesions
     from liverlesion.phantom.real_shapes import load_real_shapes
@@ -49,7 +50,7 @@ def make(out: Path, n_phantoms: int, n_inserted: int, n_real_shaped: int = 0, n_
     for i in range(n_inserted):
         insert_lesions(ct, liver, 700_000 + i).save(out / f"ircad7-inserted-{i:02d}")
     if n_real_shaped or n_real_shaped_large:
-        shapes = load_real_shapes(SHARED / "ircad-masks")
+        shapes = load_real_shapes(SHARED / "ircad-masks", patients=shape_patients)
         for i in range(n_real_shaped):
             insert_lesions(ct, liver, 810_000 + i, real_shapes=shapes).save(out / f"ircad7-realshape-{i:02d}")
         large = [shape for shape in shapes if shape.volume_ml >= LARGE_SHAPE_ML]
@@ -141,6 +142,8 @@ def main() -> None:
                    help="IRCAD 7 CTs with lesions of real shapes, sizes and positions (ircad-masks), seeds 810000+")
     p.add_argument("--real-shaped-large", type=int, default=0,
                    help="IRCAD 7 CTs with 3 real-shaped lesions of >= 5 mL each, seeds 820000+")
+    p.add_argument("--shape-patients", nargs="*",
+                   help="ircad-masks patients whose shapes to use (default: all; keep them apart from training's)")
     p = sub.add_parser("score")
     p.add_argument("package", type=Path)
     p.add_argument("heldout", type=Path)
@@ -161,7 +164,7 @@ def main() -> None:
     p.add_argument("scores", type=Path, nargs="+")
     args = parser.parse_args()
     if args.cmd == "make":
-        make(args.out, args.phantoms, args.inserted, args.real_shaped, args.real_shaped_large)
+        make(args.out, args.phantoms, args.inserted, args.real_shaped, args.real_shaped_large, args.shape_patients)
     elif args.cmd == "score":
         summary = score(args.package, args.heldout, args.work, args.label or args.package.name)
         print(table([args.work / "score.json"]))

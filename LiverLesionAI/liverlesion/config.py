@@ -99,6 +99,8 @@ class CascadeConfig:
         min_lesion_ml: connected lesion components smaller than this (mL) are dropped.
         noise_target_hu: a scan whose noise estimate is above this (HU) is smoothed in-plane before segmentation
             (:mod:`liverlesion.inference.noise`); None: never (packages made before 1.5.1).
+        rim_completion_mm: hypodense lesions are grown by at most this (mm) to the half-way contour between their
+            core and the liver (:mod:`liverlesion.inference.rim`); None: not grown.
     """
 
     liver: StageConfig = field(default_factory=default_liver_stage)
@@ -106,6 +108,7 @@ class CascadeConfig:
     crop_margin_mm: float = 10.0
     min_lesion_ml: float = 0.05
     noise_target_hu: float | None = None
+    rim_completion_mm: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -114,12 +117,13 @@ class CascadeConfig:
             "lesion": self.lesion.to_dict(),
             "crop_margin_mm": float(self.crop_margin_mm),
             "min_lesion_ml": float(self.min_lesion_ml),
-        } | ({} if self.noise_target_hu is None else {"noise_target_hu": float(self.noise_target_hu)})
+        } | ({} if self.noise_target_hu is None else {"noise_target_hu": float(self.noise_target_hu)}) | (
+            {} if self.rim_completion_mm is None else {"rim_completion_mm": float(self.rim_completion_mm)})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CascadeConfig:
         """Inverse of :meth:`to_dict`; missing keys take the defaults."""
-        known = {"liver", "lesion", "crop_margin_mm", "min_lesion_ml", "noise_target_hu"}
+        known = {"liver", "lesion", "crop_margin_mm", "min_lesion_ml", "noise_target_hu", "rim_completion_mm"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown CascadeConfig keys {sorted(unknown)}; expected {sorted(known)}")
@@ -130,4 +134,5 @@ class CascadeConfig:
             crop_margin_mm=float(data.get("crop_margin_mm", defaults.crop_margin_mm)),
             min_lesion_ml=float(data.get("min_lesion_ml", defaults.min_lesion_ml)),
             noise_target_hu=None if data.get("noise_target_hu") is None else float(data["noise_target_hu"]),
+            rim_completion_mm=None if data.get("rim_completion_mm") is None else float(data["rim_completion_mm"]),
         )

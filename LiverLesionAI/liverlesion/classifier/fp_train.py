@@ -82,11 +82,21 @@ def _cases(args: argparse.Namespace):
             return p.ct, np.asarray(p.labels.array), {"kind": "phantom"}
         return make
 
-    for split, real_seeds, inserted_seeds, flash_seeds, phantom_seeds in (
-        ("train", args.real_seeds, args.inserted_seeds, getattr(args, "flash_seeds", []), args.phantom_seeds),
+    shapes = []
+
+    def real_shaped(seed: int):
+        if not shapes:
+            shapes.extend(_shape_library(data, getattr(args, "shape_patients", None)))
+        return inserted(seed, 340_000, 40_000, real_shapes=shapes)
+
+    for split, real_seeds, inserted_seeds, flash_seeds, phantom_seeds, shaped_seeds in (
+        ("train", args.real_seeds, args.inserted_seeds, getattr(args, "flash_seeds", []), args.phantom_seeds,
+         getattr(args, "real_shape_seeds", [])),
         ("val", args.val_real_seeds, args.val_inserted_seeds, getattr(args, "val_flash_seeds", []),
-         args.val_phantom_seeds),
+         args.val_phantom_seeds, getattr(args, "val_real_shape_seeds", [])),
     ):
+        for seed in shaped_seeds:
+            yield f"{split}|ircad1-realshape:{seed}", real_shaped(seed)
         for seed in real_seeds:
             yield f"{split}|ircad1-real:{seed}", real(seed)
         for seed in inserted_seeds:
@@ -95,6 +105,17 @@ def _cases(args: argparse.Namespace):
             yield f"{split}|ircad1-flash:{seed}", flash(seed)
         for seed in phantom_seeds:
             yield f"{split}|phantom:{seed}", phantom(seed)
+
+
+def _shape_library(data: Path, patients: list[str] | None) -> list:
+    """The real lesion shapes of ``data/ircad-masks`` (only ``patients`` when given), each tumour shape also as a
+    cyst shape: the library has two real cysts only, and cysts in real livers are not all round."""
+    from dataclasses import replace as with_kind
+
+    from ..phantom.real_shapes import load_real_shapes
+
+    shapes = load_real_shapes(data / "ircad-masks", patients=patients)
+    return shapes + [with_kind(shape, kind="cyst") for shape in shapes if shape.kind == "tumour"]
 
 
 def run_mine(args: argparse.Namespace) -> int:
@@ -396,6 +417,11 @@ def parser() -> argparse.ArgumentParser:
                    help="IRCAD 1 with only small flash-filling hemangiomas inserted (the lesions that look like "
                    "vessels; a cascade that proposes them makes them positives here)")
     m.add_argument("--phantom-seeds", type=int, nargs="*", default=[])
+    m.add_argument("--real-shape-seeds", type=int, nargs="*", default=[],
+                   help="IRCAD 1 with lesions of real shapes, sizes and positions (ircad-masks; tumour shapes also "
+                   "serve as cyst shapes)")
+    m.add_argument("--val-real-shape-seeds", type=int, nargs="*", default=[])
+    m.add_argument("--shape-patients", nargs="*", help="ircad-masks patients whose shapes to use (default: all)")
     m.add_argument("--val-real-seeds", type=int, nargs="*", default=[100, 101])
     m.add_argument("--val-inserted-seeds", type=int, nargs="*", default=list(range(100, 106)))
     m.add_argument("--val-flash-seeds", type=int, nargs="*", default=[])

@@ -37,6 +37,7 @@ from .grids import box_to_input, resample_linear_box, target_box_of_source_box
 from .noise import NoiseReduction, reduce_noise
 from .postprocess import Box, bounding_box, clean_liver, dilate, largest_component, margin_voxels
 from .predictor import Predictor, make_predictors
+from .rim import complete_rims
 
 #: Liver probability threshold on the canonical grid.
 LIVER_THRESHOLD = 0.5
@@ -156,6 +157,11 @@ class Segmenter:
             if second_opinion is not None:
                 second_opinion = {mapping[i]: p for i, p in second_opinion.items() if i in mapping}
             clock.lap("fp_reduction")
+
+        if self.config.rim_completion_mm and instances.any():
+            instances = complete_rims(canonical.array[crop_box], liver_crop, instances, canonical.spacing,
+                                      self.config.rim_completion_mm)
+            clock.lap("rim_completion")
 
         progress(0.92, "Measuring lesions")
         result = _on_input_grid(
