@@ -196,14 +196,17 @@ def lesion_pieces(summary: dict) -> list[dict]:
     return rows
 
 
-def pieces(paths: list[Path]) -> str:
+def pieces(paths: list[Path], prefix: str = "") -> str:
     """Item 4 of issue 11, one lesion stays one lesion: per size bin, how many found lesions come out in more
     than one shown piece, and how much of their volume the shown pieces cover."""
     rows = ["| run | diameter | found | in > 1 piece | pieces (mean) | joined with another | "
             "volume shown / truth, median (quartiles) | largest piece's long axis / diameter, median | Dice, mean |",
             "|---|---|---|---|---|---|---|---|---|"]
     for path in paths:
-        found = lesion_pieces(json.loads(path.read_text()))
+        summary = json.loads(path.read_text())
+        summary["cases"] = [c for c in summary["cases"]
+                            if not prefix or c["case"] == prefix or c["case"].startswith(prefix + "-")]
+        found = lesion_pieces(summary)
         for low, high in PIECE_BINS:
             inside = [r for r in found if low <= r["diameter_mm"] < high]
             if not inside:
@@ -260,6 +263,7 @@ def main() -> None:
                    default=[0.0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95])
     p = sub.add_parser("pieces", help="one lesion, one component: pieces per found lesion and volume covered")
     p.add_argument("runs", type=Path, nargs="+")
+    p.add_argument("--cases", default="", help="only the cases named this or this-… (e.g. ircad7-realshape)")
     p = sub.add_parser("reliability")
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--of", choices=("lesion", "class"), default="lesion",
@@ -271,7 +275,7 @@ def main() -> None:
         run(args.model, args.cases, args.out, args.threads, args.test_time_mirror)
         print(table([args.out]))
     elif args.cmd == "pieces":
-        print(pieces(args.runs))
+        print(pieces(args.runs, args.cases))
     elif args.cmd == "table":
         print(table(args.runs))
     else:
