@@ -173,8 +173,10 @@ def place_real_shape(
 
 
 def _place_real_shaped(rng, specs, real_shapes, mask, spacing, flash_probability, flash_max_mm):
-    """Give the specs whose kind the library has a real shape, largest first: ``(placed, still synthetic)``;
-    placed items are ``(spec, box slices, inside mask on that box)``."""
+    """Give each spec whose kind the library holds a real shape of that kind, in the specs' order:
+    ``(placed, still synthetic)``; placed items are ``(spec, box slices, inside mask on that box)``, each spec
+    drawn again for the shape's own size. A spec whose shapes fit nowhere after :data:`SHAPE_TRIES` draws stays
+    synthetic."""
     lo = np.argwhere(mask).min(axis=0)
     hi = np.argwhere(mask).max(axis=0)
     allowed = ndimage.binary_erosion(mask, iterations=1)
