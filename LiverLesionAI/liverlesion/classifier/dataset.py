@@ -228,8 +228,9 @@ def load_ircad_liver(case_dir: str | Path, margin: int = 8) -> RealLiver:
 
 
 def inserted_crops(liver: RealLiver, seed: int, tag: str, spec: CropSpec, variants: int, tissue: int = 0,
-                   n_lesions: int = 5) -> CropSet:
-    """Crops of typed lesions inserted (``phantom.insert_lesions``) into a real liver, group ``"{tag}:{seed}"``."""
+                   n_lesions: int = 5, real_shapes=None) -> CropSet:
+    """Crops of typed lesions inserted (``phantom.insert_lesions``, with ``real_shapes`` when given) into a real
+    liver, group ``"{tag}:{seed}"``."""
     from ..phantom import insert_lesions
     from ..volume import Volume
 
@@ -237,7 +238,7 @@ def inserted_crops(liver: RealLiver, seed: int, tag: str, spec: CropSpec, varian
     free = liver.liver.copy()
     for mask in liver.lesion_masks:
         free &= ~ndimage.binary_dilation(mask, iterations=3)
-    phantom = insert_lesions(Volume(liver.ct, liver.spacing), free, seed, n_lesions=n_lesions)
+    phantom = insert_lesions(Volume(liver.ct, liver.spacing), free, seed, n_lesions=n_lesions, real_shapes=real_shapes)
     rng = np.random.default_rng(seed + 9_000_000)
     return _case_crops(phantom.ct.array, liver.spacing, phantom.labels.array, f"{tag}:{seed}", rng, spec, variants,
                        tissue)
@@ -266,6 +267,9 @@ class CacheRecipe:
     test_ircad: str = "3Dircadb1.7"
     variants: int = 3
     tissue_per_case: int = 2
+    #: Lesions of real shapes (``ircad-masks``, only ``shape_patients`` when given) inserted into ``train_ircad``.
+    train_real_shape_seeds: tuple[int, ...] = ()
+    shape_patients: tuple[str, ...] | None = None
 
 
 def build_cache(data_dir: str | Path | None, recipe: CacheRecipe, spec: CropSpec,
@@ -291,8 +295,17 @@ def build_cache(data_dir: str | Path | None, recipe: CacheRecipe, spec: CropSpec
         for i, seed in enumerate(recipe.train_ircad_seeds):
             train.append(inserted_crops(source, seed, "ircad1", spec, recipe.variants, recipe.tissue_per_case))
             progress(0.6 + 0.25 * (i + 1) / len(recipe.train_ircad_seeds), f"{source.name} insertion {seed}")
+        if recipe.train_real_shape_seeds:
+            from .fp_train import _shape_library
+
+            shapes = _shape_library(Path(data_dir), list(recipe.shape_patients) if recipe.shape_patients else None)
+            for seed in recipe.train_real_shape_seeds:
+                train.append(inserted_crops(source, 500_000 + seed, "ircad1-realshape", spec,
+                                            recipe.variants, recipe.tissue_per_case, real_shapes=shapes))
+                progress(0.85, f"{source.name} real-shape insertion {seed}")
         held_out = load_ircad_liver(ircad / recipe.test_ircad)
         for i, seed in enumerate(recipe.test_ircad_seeds):
             test.append(inserted_crops(held_out, seed, "ircad7", spec, 1))
             progress(0.85 + 0.15 * (i + 1) / len(recipe.test_ircad_seeds), f"{held_out.name} insertion {seed}")
-    return CropSet.concatenate(train), CropSet.concatenate(test)
+    train_set = CropSet.concatenate(train)
+    return train_set, CropSet.concatenate(test) if test else train_set.subset(np.zeros(len(train_set), bool))

@@ -43,6 +43,12 @@ def run_cache(args: argparse.Namespace) -> int:
     if args.quick:
         recipe = replace(recipe, train_phantom_seeds=tuple(range(1000, 1004)), test_phantom_seeds=(5000, 5001),
                          train_ircad_seeds=(0,), test_ircad_seeds=(100,))
+    if args.real_shape_seeds or args.only_real_shapes:
+        recipe = replace(recipe, train_real_shape_seeds=tuple(args.real_shape_seeds),
+                         shape_patients=tuple(args.shape_patients) if args.shape_patients else None)
+    if args.only_real_shapes:  # an extra cache to concatenate with a full one
+        recipe = replace(recipe, train_phantom_seeds=(), test_phantom_seeds=(), train_ircad_seeds=(),
+                         test_ircad_seeds=())
     start = time.perf_counter()
     train, test = build_cache(args.data, recipe, CropSpec(size=args.size), _log)
     merged = CropSet.concatenate([train, test])
@@ -178,6 +184,11 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--out", required=True, help="output .npz")
     c.add_argument("--size", type=int, default=48, help="crop side in pixels (multiple of 16)")
     c.add_argument("--quick", action="store_true", help="a few cases only (smoke test)")
+    c.add_argument("--real-shape-seeds", type=int, nargs="*", default=[],
+                   help="also IRCAD 1 with lesions of real shapes (ircad-masks; tumour shapes also as cysts)")
+    c.add_argument("--shape-patients", nargs="*", help="ircad-masks patients whose shapes to use (default: all)")
+    c.add_argument("--only-real-shapes", action="store_true",
+                   help="only the real-shape cases (and IRCAD 1's own tumours): an extra cache for a full one")
     f = sub.add_parser("fit", help="pre-train, fine-tune (transfer) and train from scratch; save the model")
     f.add_argument("--cache", required=True, help="crop cache from the cache action")
     f.add_argument("--out", required=True, help="output folder")
