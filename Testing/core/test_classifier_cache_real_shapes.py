@@ -23,3 +23,11 @@ def test_real_shape_seeds_add_typed_training_crops_of_the_named_patients_shapes(
     assert set(shaped.group.astype(str)) == {"ircad1-realshape:500003"}
     typed = shaped.target[shaped.target >= 0]
     assert len(typed) >= 1 and set(typed.tolist()) <= {0, 1, 2}
+
+
+def test_real_shape_seeds_without_the_data_folder_are_refused_before_any_work(tmp_path):
+    from liverlesion.classifier.train import main
+
+    with pytest.raises(SystemExit, match="need --data"):
+        main(["cache", "--out", str(tmp_path / "cache.npz"), "--real-shape-seeds", "1"])
+    assert not (tmp_path / "cache.npz").exists()

@@ -32,9 +32,9 @@ def test_real_shape_seeds_insert_lesions_shaped_like_the_named_patients_tumours(
 
 
 def test_every_tumour_shape_also_serves_as_a_cyst_shape(shared_data):
-    from liverlesion.classifier.fp_train import _shape_library
+    from liverlesion.phantom.real_shapes import training_shape_library
 
-    library = _shape_library(shared_data, ["3Dircadb1.2", "3Dircadb1.9"])
+    library = training_shape_library(shared_data / "ircad-masks", ["3Dircadb1.2", "3Dircadb1.9"])
     tumours = sorted(s.source for s in library if s.kind == "tumour")
     cysts = sorted(s.source for s in library if s.kind == "cyst")
     assert tumours == ["3Dircadb1.2 tumour 1", "3Dircadb1.9 tumour 1"]

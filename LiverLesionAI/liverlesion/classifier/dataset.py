@@ -296,9 +296,10 @@ def build_cache(data_dir: str | Path | None, recipe: CacheRecipe, spec: CropSpec
             train.append(inserted_crops(source, seed, "ircad1", spec, recipe.variants, recipe.tissue_per_case))
             progress(0.6 + 0.25 * (i + 1) / len(recipe.train_ircad_seeds), f"{source.name} insertion {seed}")
         if recipe.train_real_shape_seeds:
-            from .fp_train import _shape_library
+            from ..phantom.real_shapes import training_shape_library
 
-            shapes = _shape_library(Path(data_dir), list(recipe.shape_patients) if recipe.shape_patients else None)
+            patients = list(recipe.shape_patients) if recipe.shape_patients else None
+            shapes = training_shape_library(Path(data_dir) / "ircad-masks", patients)
             for seed in recipe.train_real_shape_seeds:
                 train.append(inserted_crops(source, 500_000 + seed, "ircad1-realshape", spec,
                                             recipe.variants, recipe.tissue_per_case, real_shapes=shapes))

@@ -86,7 +86,9 @@ def _cases(args: argparse.Namespace):
 
     def real_shaped(seed: int):
         if not shapes:
-            shapes.extend(_shape_library(data, getattr(args, "shape_patients", None)))
+            from ..phantom.real_shapes import training_shape_library
+
+            shapes.extend(training_shape_library(data / "ircad-masks", getattr(args, "shape_patients", None)))
         return inserted(seed, 340_000, 40_000, real_shapes=shapes)
 
     for split, real_seeds, inserted_seeds, flash_seeds, phantom_seeds, shaped_seeds in (
@@ -105,17 +107,6 @@ def _cases(args: argparse.Namespace):
             yield f"{split}|ircad1-flash:{seed}", flash(seed)
         for seed in phantom_seeds:
             yield f"{split}|phantom:{seed}", phantom(seed)
-
-
-def _shape_library(data: Path, patients: list[str] | None) -> list:
-    """The real lesion shapes of ``data/ircad-masks`` (only ``patients`` when given), each tumour shape also as a
-    cyst shape: the library has two real cysts only, and cysts in real livers are not all round."""
-    from dataclasses import replace as with_kind
-
-    from ..phantom.real_shapes import load_real_shapes
-
-    shapes = load_real_shapes(data / "ircad-masks", patients=patients)
-    return shapes + [with_kind(shape, kind="cyst") for shape in shapes if shape.kind == "tumour"]
 
 
 def run_mine(args: argparse.Namespace) -> int:

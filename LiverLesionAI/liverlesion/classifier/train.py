@@ -43,6 +43,8 @@ def run_cache(args: argparse.Namespace) -> int:
     if args.quick:
         recipe = replace(recipe, train_phantom_seeds=tuple(range(1000, 1004)), test_phantom_seeds=(5000, 5001),
                          train_ircad_seeds=(0,), test_ircad_seeds=(100,))
+    if (args.real_shape_seeds or args.only_real_shapes) and args.data is None:
+        raise SystemExit("--real-shape-seeds / --only-real-shapes need --data (IRCAD 1 and ircad-masks)")
     if args.real_shape_seeds or args.only_real_shapes:
         recipe = replace(recipe, train_real_shape_seeds=tuple(args.real_shape_seeds),
                          shape_patients=tuple(args.shape_patients) if args.shape_patients else None)

@@ -9,7 +9,7 @@ relative place in another liver (:func:`shape_on_grid`, :func:`liverlesion.phant
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +116,11 @@ def shape_on_grid(shape: RealShape, spacing_xyz, rng: np.random.Generator | None
         resampled = components == 1 + int(np.argmax(ndimage.sum_labels(resampled, components, range(1, count + 1))))
     box = ndimage.find_objects(resampled.astype(np.uint8))[0]
     return np.pad(resampled[box], 1)
+
+
+def training_shape_library(folder: str | Path, patients: list[str] | None = None) -> list[RealShape]:
+    """:func:`load_real_shapes` plus every tumour shape once more as a cyst shape: the library holds two real
+    cysts only, and cysts in real livers are not all round (the training caches of the FP stage and the crop
+    classifier use this; held-out cases use :func:`load_real_shapes` as it is)."""
+    shapes = load_real_shapes(folder, patients=patients)
+    return shapes + [replace(shape, kind="cyst") for shape in shapes if shape.kind == "tumour"]
