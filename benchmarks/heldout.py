@@ -35,6 +35,9 @@ import numpy as np
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 IRCAD7 = SHARED / "ircad" / "3Dircadb1.7"
 
+#: The "large" real-shaped cases draw only real lesions of at least this volume (mL; about 21 mm across and more).
+LARGE_SHAPE_ML = 5.0
+
 
 def make(out: Path, n_phantoms: int, n_inserted: int, n_real_shaped: int = 0, n_real_shaped_large: int = 0,
          shape_patients: list[str] | None = None) -> None:
@@ -62,10 +65,6 @@ def make(out: Path, n_phantoms: int, n_inserted: int, n_real_shaped: int = 0, n_
     (real / "ct.nrrd").unlink(missing_ok=True)
     (real / "ct.nrrd").symlink_to(IRCAD7 / "ct.nrrd")
     write_labelmap(real / "labels.nrrd", ct.with_array(liver.astype(np.uint8)))
-
-
-#: The "large" real-shaped cases draw only real lesions of at least this volume (mL; about 21 mm across and more).
-LARGE_SHAPE_ML = 5.0
 
 
 def score(package: Path, heldout: Path, work: Path, label: str) -> dict:

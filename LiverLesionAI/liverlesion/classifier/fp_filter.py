@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .crops import CropSpec, lesion_crops
-from .predict import ClassifierSession
+from .predict import ClassifierSession, tempered
 
 #: model.json key of the stage.
 FP_REDUCTION_KEY = "fp_reduction"
@@ -67,9 +67,7 @@ class CandidateFilter:
         ids, crops = lesion_crops(ct_canonical, spacing_xyz, instances, self.session.spec)
         if not ids:
             return {}
-        probabilities = self.session.probabilities(crops).astype(np.float64)
-        margin = np.log(np.clip(probabilities[:, 1], 1e-12, 1.0)) - np.log(np.clip(probabilities[:, 0], 1e-12, 1.0))
-        calibrated = 1.0 / (1.0 + np.exp(-margin / self.temperature))
+        calibrated = tempered(self.session.probabilities(crops), self.temperature)[:, 1]
         return {int(i): round(float(p), 4) for i, p in zip(ids, calibrated, strict=True)}
 
 

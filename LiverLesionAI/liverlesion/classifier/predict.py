@@ -65,13 +65,15 @@ class ClassifierSession:
 
 def tempered(probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """Softmax probabilities ``(n, k)`` as they would be with the logits divided by ``temperature``:
-    ``p ** (1 / T)`` renormalised per row (log p equals the logits up to a per-row constant)."""
+    ``p ** (1 / T)`` renormalised per row (log p equals the logits up to a per-row constant), float64. For two
+    classes this is ``sigmoid((logit_1 - logit_0) / T)``, the false-positive stage's calibrated P(lesion).
+    ``temperature`` 1 returns ``probabilities`` as they are."""
     if temperature == 1.0 or len(probabilities) == 0:
         return probabilities
     log_p = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-30, 1.0)) / float(temperature)
     log_p -= log_p.max(axis=1, keepdims=True)
     scaled = np.exp(log_p)
-    return (scaled / scaled.sum(axis=1, keepdims=True)).astype(np.float32)
+    return scaled / scaled.sum(axis=1, keepdims=True)
 
 
 def classify_lesions(

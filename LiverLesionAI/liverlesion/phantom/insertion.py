@@ -177,8 +177,8 @@ def _place_real_shaped(rng, specs, real_shapes, mask, spacing, flash_probability
     ``(placed, still synthetic)``; placed items are ``(spec, box slices, inside mask on that box)``, each spec
     drawn again for the shape's own size. A spec whose shapes fit nowhere after :data:`SHAPE_TRIES` draws stays
     synthetic."""
-    lo = np.argwhere(mask).min(axis=0)
-    hi = np.argwhere(mask).max(axis=0)
+    box = ndimage.find_objects(mask.view(np.uint8))[0]
+    lo, hi = np.array([b.start for b in box]), np.array([b.stop - 1 for b in box])
     allowed = ndimage.binary_erosion(mask, iterations=1)
     placed, synthetic = [], []
     for spec in specs:

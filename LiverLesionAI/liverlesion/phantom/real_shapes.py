@@ -75,8 +75,8 @@ def load_real_shapes(folder: str | Path, min_ml: float = 0.1, patients: list[str
             continue
         spacing = tuple(float(v) for v in lesions.spacing)
         voxel_ml = spacing[0] * spacing[1] * spacing[2] / 1000.0
-        lo = np.argwhere(liver | (labels > 0)).min(axis=0)
-        hi = np.argwhere(liver | (labels > 0)).max(axis=0)
+        box = ndimage.find_objects((liver | (labels > 0)).view(np.uint8))[0]
+        lo, hi = np.array([b.start for b in box]), np.array([b.stop - 1 for b in box])
         for value, kind in KINDS.items():
             components, count = ndimage.label(labels == value, structure=np.ones((3, 3, 3)))
             for number, box in enumerate(ndimage.find_objects(components), start=1):
