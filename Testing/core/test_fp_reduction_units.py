@@ -63,7 +63,8 @@ def test_the_budget_threshold_is_the_lowest_keeping_the_false_candidates_per_cas
 
 def test_an_ensemble_of_fitted_stages_outputs_the_mean_of_their_logits():
     import torch
-    from liverlesion.classifier.fp_train import _logits, _mean_logits
+    from liverlesion.classifier.fp_train import _logits
+    from liverlesion.networks.mean_logits import MeanLogits
     from liverlesion.networks.resnet_classifier import ResNetClassifier
 
     torch.manual_seed(0)
@@ -71,4 +72,4 @@ def test_an_ensemble_of_fitted_stages_outputs_the_mean_of_their_logits():
     crops = np.random.default_rng(0).integers(0, 256, (5, 6, 32, 32), dtype=np.uint8)
     each = [_logits(m, crops) for m in members]
     assert not np.allclose(each[0], each[1])
-    assert np.allclose(_logits(_mean_logits(members), crops), (each[0] + each[1]) / 2, atol=1e-5)
+    assert np.allclose(_logits(MeanLogits(members).eval(), crops), (each[0] + each[1]) / 2, atol=1e-5)

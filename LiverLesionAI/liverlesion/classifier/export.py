@@ -1,4 +1,7 @@
-"""Save a trained classifier: ``classifier.pt`` (state dict + architecture + crop spec) and ``classifier.onnx``."""
+"""Save a trained classifier: ``classifier.pt`` (state dict + architecture + crop spec) and ``classifier.onnx``.
+
+A seed ensemble (:class:`liverlesion.networks.mean_logits.MeanLogits` of ResNets) is saved the same way, with one
+``{"state_dict", "architecture"}`` per member under ``"members"``; its ONNX file is one graph."""
 
 from __future__ import annotations
 
@@ -31,22 +34,36 @@ def export_onnx(model, path: str | Path, spec: CropSpec, opset: int = 17) -> Pat
 
 
 def save_torch(model, path: str | Path, spec: CropSpec, class_names: tuple[str, ...]) -> Path:
-    """``torch.save`` of ``{"state_dict", "architecture", "crop_spec", "classes"}`` (reload: :func:`load_torch`)."""
+    """``torch.save`` of ``{"state_dict", "architecture", "crop_spec", "classes"}``, or for a
+    :class:`~liverlesion.networks.mean_logits.MeanLogits` ensemble ``{"members": [{"state_dict", "architecture"},
+    ...], "crop_spec", "classes"}`` (reload either: :func:`load_torch`)."""
     import torch
 
+    from ..networks.mean_logits import MeanLogits
+
     path = Path(path)
-    torch.save({"state_dict": model.state_dict(), "architecture": model.architecture(),
-                "crop_spec": spec.to_json(), "classes": list(class_names)}, path)
+    if isinstance(model, MeanLogits):
+        weights = {"members": [{"state_dict": m.state_dict(), "architecture": m.architecture()} for m in model.members]}
+    else:
+        weights = {"state_dict": model.state_dict(), "architecture": model.architecture()}
+    torch.save({**weights, "crop_spec": spec.to_json(), "classes": list(class_names)}, path)
     return path
 
 
 def load_torch(path: str | Path):
-    """``(model in eval mode, CropSpec, classes)`` from a file written by :func:`save_torch`."""
+    """``(model in eval mode, CropSpec, classes)`` from a file written by :func:`save_torch`: a ResNetClassifier,
+    or a MeanLogits of them when the file holds ``"members"``."""
     import torch
 
+    from ..networks.mean_logits import MeanLogits
     from ..networks.resnet_classifier import ResNetClassifier
 
     data = torch.load(str(path), map_location="cpu", weights_only=True)
-    model = ResNetClassifier(**data["architecture"])
-    model.load_state_dict(data["state_dict"])
+
+    def network(entry: dict):
+        model = ResNetClassifier(**entry["architecture"])
+        model.load_state_dict(entry["state_dict"])
+        return model
+
+    model = MeanLogits([network(m) for m in data["members"]]) if "members" in data else network(data)
     return model.eval(), CropSpec.from_json(data["crop_spec"]), tuple(data["classes"])

@@ -280,26 +280,12 @@ def _validation_split(paths) -> tuple[CropSet, CropSet]:
     return cache.subset(~is_val), cache.subset(is_val & (cache.variant == 0))
 
 
-def _mean_logits(models):
-    """Several fitted networks as one ``torch.nn.Module``: the mean of their logits."""
-    import torch
-
-    class MeanLogits(torch.nn.Module):
-        def __init__(self, members):
-            super().__init__()
-            self.members = torch.nn.ModuleList(members)
-
-        def forward(self, x):
-            return torch.stack([m(x) for m in self.members]).mean(dim=0)
-
-    return MeanLogits(models).eval()
-
-
 def run_ensemble(args: argparse.Namespace) -> int:
     """Average the logits of several ``fit`` outputs (seeds), then calibrate and choose the threshold on the
     validation split exactly as ``fit`` does; writes fp_filter.onnx (one graph) + fp_filter.json (no .pt)."""
     import torch
 
+    from ..networks.mean_logits import MeanLogits
     from .export import export_onnx, load_torch
     from .predict import ClassifierSession
 
@@ -316,7 +302,7 @@ def run_ensemble(args: argparse.Namespace) -> int:
         specs.append(spec)
     if any(s != specs[0] for s in specs) or specs[0] != val.spec:
         raise SystemExit("the members and the caches must share one crop spec")
-    model = _mean_logits(members)
+    model = MeanLogits(members).eval()
     logits = _logits(model, val.crops)
     report = {
         "command": "python -m liverlesion.classifier.fp_train " + shlex.join(args.argv),

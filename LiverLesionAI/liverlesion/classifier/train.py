@@ -4,6 +4,9 @@
 and liver-tissue pseudo-lesions for training; phantoms with other seeds and lesions inserted into the IRCAD 7
 liver, held out).
 
+``ensemble``: the mean of the logits of several ``fit`` outputs (seeds) as one classifier, scored on the same
+held-out crops as its members; the same three files (``classifier.pt`` holds every member).
+
 ``fit``: (1) pre-train a ResNet on lesion-vs-liver-tissue crops (untyped: every lesion, IRCAD's real tumours
 included), (2) fine-tune it to 3 classes with the stem and the first ``--freeze`` residual stages frozen
 (transfer), (3) train the same network from scratch on the same typed crops as a baseline; both are scored on
@@ -14,6 +17,8 @@ Example::
 
     python -m liverlesion.classifier.train cache --data /work/shared/data --out /tmp/classifier_cache.npz
     python -m liverlesion.classifier.train fit --cache /tmp/classifier_cache.npz --out /tmp/classifier-model
+    python -m liverlesion.classifier.train ensemble --cache /tmp/classifier_cache.npz --fits FIT_S0 FIT_S1 \
+        --out /tmp/classifier-ensemble
 """
 
 from __future__ import annotations
@@ -143,7 +148,41 @@ def run_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _save(model, spec: CropSpec, out: Path, report: dict, test: CropSet) -> None:
+def run_ensemble(args: argparse.Namespace) -> int:
+    """One classifier from several fits: the mean of their logits (:class:`MeanLogits`), scored on the cache's
+    held-out crops beside each member."""
+    import torch
+
+    from ..networks.mean_logits import MeanLogits
+    from .export import load_torch
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cache = CropSet.load(args.cache)
+    _, test = _split(cache)
+    members, member_reports = [], []
+    for folder in map(Path, args.fits):
+        model, spec, classes = load_torch(folder / "classifier.pt")
+        if tuple(classes) != LESION_CLASSES or spec != cache.spec:
+            raise SystemExit(f"{folder}: classes {classes} / crop spec differ from {LESION_CLASSES} / the cache's")
+        members.append(model)
+        member_reports.append({"fit": folder.name, "command": json.loads((folder / "classifier.json").read_text())
+                               .get("command"), "held_out": _evaluate(model, test)})
+    ensemble = MeanLogits(members).eval()
+    metrics = _evaluate(ensemble, test)
+    report = {"command": "python -m liverlesion.classifier.train " + shlex.join(args.argv),
+              "crop_spec": cache.spec.to_json(), "channels": list(cache.spec.channel_names),
+              "classes": list(LESION_CLASSES), "counts": {"held_out": {name: int((test.target == i).sum()) for i, name in enumerate(LESION_CLASSES)}},
+              "ensemble": {"combination": "mean of the members' logits", "members": member_reports},
+              "held_out": metrics}
+    _log(1.0, f"ensemble of {len(members)}: held-out accuracy {metrics['all']['accuracy']:.4f} (members "
+              + ", ".join(f"{m['held_out']['all']['accuracy']:.4f}" for m in member_reports) + ")")
+    _save(ensemble, cache.spec, out, report, test, shipped="ensemble")
+    return 0
+
+
+def _save(model, spec: CropSpec, out: Path, report: dict, test: CropSet, shipped: str = "full_transfer") -> None:
     from .export import export_onnx, save_torch
     from .predict import ClassifierSession
 
@@ -155,7 +194,7 @@ def _save(model, spec: CropSpec, out: Path, report: dict, test: CropSet) -> None
     start = time.perf_counter()
     onnx = session.probabilities(crops)
     seconds = time.perf_counter() - start
-    report["shipped"] = "full_transfer"
+    report["shipped"] = shipped
     report["onnx"] = {"max_abs_probability_difference_vs_torch": float(np.abs(onnx - reference).max()),
                       "network_crops_per_second_1_thread": round(len(crops) / seconds, 1)}
     (out / "classifier.json").write_text(json.dumps(report, indent=2))
@@ -204,6 +243,11 @@ def parser() -> argparse.ArgumentParser:
     f.add_argument("--blocks", type=int, default=1, help="residual blocks per stage")
     f.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     f.add_argument("--seed", type=int, default=0)
+    e = sub.add_parser("ensemble", help="the mean of several fits' logits as one classifier")
+    e.add_argument("--cache", required=True, help="the crop cache the fits were trained on (for the held-out crops)")
+    e.add_argument("--fits", nargs="+", required=True, help="fit output folders (classifier.pt + classifier.json)")
+    e.add_argument("--out", required=True, help="output folder")
+    e.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     return p
 
 
@@ -211,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     args.argv = argv
-    return run_cache(args) if args.action == "cache" else run_fit(args)
+    return {"cache": run_cache, "fit": run_fit, "ensemble": run_ensemble}[args.action](args)
 
 
 if __name__ == "__main__":
