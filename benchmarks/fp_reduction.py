@@ -13,6 +13,7 @@ Usage::
     python benchmarks/fp_reduction.py froc RUN.json                                  # the curve against the threshold
     python benchmarks/fp_reduction.py reliability RUN.json [RUN.json...]             # P(lesion) (or --of class) vs how often it is right
     python benchmarks/fp_reduction.py pieces RUN.json [RUN.json...]                  # found lesions in > 1 piece, volume covered
+    python benchmarks/fp_reduction.py classes RUN.json [--cases PREFIX]              # per true class: found, called what
 
 Numbers: false lesions per CT (mean over cases), recall of truth lesions >= 10 mm (any shown candidate touches
 it), class accuracy of detected typed lesions (class of the largest shown candidate touching it).
@@ -91,29 +92,70 @@ def _score(candidate: dict) -> float:
     return 1.0 if p is None else float(p)
 
 
+def _shown(case: dict, threshold: float | None) -> list[dict]:
+    return [c for c in case["candidates"] if (c["shown"] if threshold is None else _score(c) >= threshold)]
+
+
+def _truths_and_what_shows_them(case: dict, shown: list[dict]):
+    """``(truth, the largest shown lesion touching it or None)`` for every truth lesion >= 10 mm of ``case``."""
+    for t in case["truth"]:
+        if t["diameter_mm"] < MIN_DIAMETER_MM:
+            continue
+        touching = [c for c in shown if t["id"] in c["truth"]]
+        yield t, max(touching, key=lambda c: c["volume_ml"]) if touching else None
+
+
+def _cases(summary: dict, prefix: str) -> list[dict]:
+    return [c for c in summary["cases"] if not prefix or c["case"] == prefix or c["case"].startswith(prefix + "-")]
+
+
 def metrics(summary: dict, threshold: float | None = None, prefix: str = "") -> dict:
     """FP/CT, recall >= 10 mm and class accuracy when candidates with score >= ``threshold`` are shown
     (None: as the run reported them), over the cases named ``prefix`` or ``prefix-…`` ("": all)."""
-    cases = [c for c in summary["cases"] if not prefix or c["case"] == prefix or c["case"].startswith(prefix + "-")]
+    cases = _cases(summary, prefix)
     false, found, total, right, typed = 0, 0, 0, 0, 0
     for case in cases:
-        shown = [c for c in case["candidates"]
-                 if (c["shown"] if threshold is None else _score(c) >= threshold)]
+        shown = _shown(case, threshold)
         false += sum(1 for c in shown if not c["truth"])
-        for t in case["truth"]:
-            if t["diameter_mm"] < MIN_DIAMETER_MM:
-                continue
+        for t, lesion in _truths_and_what_shows_them(case, shown):
             total += 1
-            touching = [c for c in shown if t["id"] in c["truth"]]
-            if not touching:
+            if lesion is None:
                 continue
             found += 1
             if t["truth_class"] is not None:
                 typed += 1
-                right += max(touching, key=lambda c: c["volume_ml"])["class"] == t["truth_class"]
+                right += lesion["class"] == t["truth_class"]
     return {"cases": len(cases), "fp_per_ct": false / max(len(cases), 1), "false": false,
             "recall_ge_10mm": found / total if total else float("nan"), "found": found, "truth": total,
             "class_accuracy": right / typed if typed else float("nan"), "typed": typed}
+
+
+def by_class(summary: dict, prefix: str = "") -> dict:
+    """Per true class (lesions >= 10 mm of the cases named ``prefix``): ``{"truth", "found", "called": {class:
+    n}}``, where "called" counts the class of the largest shown lesion touching each found one (a confusion-matrix
+    row)."""
+    out: dict = {}
+    for case in _cases(summary, prefix):
+        for t, lesion in _truths_and_what_shows_them(case, _shown(case, None)):
+            row = out.setdefault(t["truth_class"] or "untyped", {"truth": 0, "found": 0, "called": {}})
+            row["truth"] += 1
+            if lesion is not None:
+                row["found"] += 1
+                row["called"][lesion["class"]] = row["called"].get(lesion["class"], 0) + 1
+    return out
+
+
+def class_table(paths: list[Path], prefix: str = "") -> str:
+    names = ("cyst", "hemangioma", "metastasis")
+    rows = ["| run | true class | found ≥ 10 mm | called " + " / ".join(names) + " | right |", "|---|---|---|---|---|"]
+    for path in paths:
+        summary = json.loads(path.read_text())
+        for truth_class, row in sorted(by_class(summary, prefix).items()):
+            right = row["called"].get(truth_class, 0)
+            rows.append(f"| {path.stem} {summary['version']} | {truth_class} | {row['found']}/{row['truth']} | "
+                        + " / ".join(str(row["called"].get(n, 0)) for n in names)
+                        + f" | {right}/{row['found']} |")
+    return "\n".join(rows)
 
 
 def table(paths: list[Path]) -> str:
@@ -264,6 +306,9 @@ def main() -> None:
     p = sub.add_parser("pieces", help="one lesion, one component: pieces per found lesion and volume covered")
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--cases", default="", help="only the cases named this or this-… (e.g. ircad7-realshape)")
+    p = sub.add_parser("classes", help="per true class: found, and what the found ones were called")
+    p.add_argument("runs", type=Path, nargs="+")
+    p.add_argument("--cases", default="", help="only the cases named this or this-… (e.g. ircad7-realshape)")
     p = sub.add_parser("reliability")
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--of", choices=("lesion", "class"), default="lesion",
@@ -276,6 +321,8 @@ def main() -> None:
         print(table([args.out]))
     elif args.cmd == "pieces":
         print(pieces(args.runs, args.cases))
+    elif args.cmd == "classes":
+        print(class_table(args.runs, args.cases))
     elif args.cmd == "table":
         print(table(args.runs))
     else:
