@@ -40,10 +40,12 @@ LARGE_SHAPE_ML = 5.0
 
 
 def make(out: Path, n_phantoms: int, n_inserted: int, n_real_shaped: int = 0, n_real_shaped_large: int = 0,
-         shape_patients: list[str] | None = None) -> None:
+         shape_patients: list[str] | None = None, max_shape_uses: int | None = None) -> None:
+    from collections import Counter
+
     from liverlesion.io import read_volume, write_labelmap
     from liverlesion.phantom import generate_phantom, insert_lesions
-    from liverlesion.phantom.real_shapes import load_real_shapes
+    from liverlesion.phantom.real_shapes import load_real_shapes, within_use_limit
 
     out.mkdir(parents=True, exist_ok=True)
     for i in range(n_phantoms):
@@ -54,12 +56,15 @@ def make(out: Path, n_phantoms: int, n_inserted: int, n_real_shaped: int = 0, n_
         insert_lesions(ct, liver, 700_000 + i).save(out / f"ircad7-inserted-{i:02d}")
     if n_real_shaped or n_real_shaped_large:
         shapes = load_real_shapes(SHARED / "ircad-masks", patients=shape_patients)
-        for i in range(n_real_shaped):
-            insert_lesions(ct, liver, 810_000 + i, real_shapes=shapes).save(out / f"ircad7-realshape-{i:02d}")
         large = [shape for shape in shapes if shape.volume_ml >= LARGE_SHAPE_ML]
-        for i in range(n_real_shaped_large):
-            insert_lesions(ct, liver, 820_000 + i, n_lesions=3, real_shapes=large).save(
-                out / f"ircad7-realshape-large-{i:02d}")
+        uses: Counter = Counter()
+        cases = [(f"ircad7-realshape-{i:02d}", 810_000 + i, None, shapes) for i in range(n_real_shaped)]
+        cases += [(f"ircad7-realshape-large-{i:02d}", 820_000 + i, 3, large) for i in range(n_real_shaped_large)]
+        for name, seed, n_lesions, library in cases:
+            phantom = insert_lesions(ct, liver, seed, n_lesions=n_lesions,
+                                     real_shapes=within_use_limit(library, uses, max_shape_uses))
+            uses.update(phantom.meta.get("real_shapes", []))
+            phantom.save(out / name)
     real = out / "ircad7-real"
     real.mkdir(exist_ok=True)
     (real / "ct.nrrd").unlink(missing_ok=True)
@@ -143,6 +148,8 @@ def main() -> None:
                    help="IRCAD 7 CTs with 3 real-shaped lesions of >= 5 mL each, seeds 820000+")
     p.add_argument("--shape-patients", nargs="*",
                    help="ircad-masks patients whose shapes to use (default: all; keep them apart from training's)")
+    p.add_argument("--max-shape-uses", type=int,
+                   help="use each real shape at most this often over the set (then that kind gets synthetic lesions)")
     p = sub.add_parser("score")
     p.add_argument("package", type=Path)
     p.add_argument("heldout", type=Path)
@@ -163,7 +170,8 @@ def main() -> None:
     p.add_argument("scores", type=Path, nargs="+")
     args = parser.parse_args()
     if args.cmd == "make":
-        make(args.out, args.phantoms, args.inserted, args.real_shaped, args.real_shaped_large, args.shape_patients)
+        make(args.out, args.phantoms, args.inserted, args.real_shaped, args.real_shaped_large, args.shape_patients,
+             args.max_shape_uses)
     elif args.cmd == "score":
         summary = score(args.package, args.heldout, args.work, args.label or args.package.name)
         print(table([args.work / "score.json"]))

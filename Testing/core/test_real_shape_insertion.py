@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 import pytest
 from liverlesion.phantom.insertion import SHAPE_KIND, insert_lesions, place_real_shape
-from liverlesion.phantom.real_shapes import RealShape, load_real_shapes, shape_on_grid
+from liverlesion.phantom.real_shapes import RealShape, load_real_shapes, shape_on_grid, within_use_limit
 from scipy import ndimage
 
 
@@ -48,6 +48,18 @@ def test_a_shape_is_placed_wholly_inside_the_allowed_region_near_where_it_was_as
     assert allowed[box].all()
     assert np.linalg.norm(np.array(corner) + np.array([2, 2.5, 3]) - [10, 30, 30]) < 10.0
     assert place_real_shape(np.random.default_rng(0), np.ones((5, 31, 6), bool), allowed, (10, 20, 20)) is None
+
+
+def test_a_use_limit_leaves_out_the_shapes_used_up_so_far_and_no_limit_keeps_all():
+    def shape(source, kind):
+        return RealShape(source, kind, np.ones((2, 2, 2), bool), (1.0, 1.0, 1.0), 0.008, (0.5, 0.5, 0.5))
+
+    library = [shape("p9 cyst 1", "cyst"), shape("p13 tumour 1", "tumour"), shape("p13 tumour 2", "tumour")]
+    uses = {"p9 cyst 1": 3, "p13 tumour 1": 1}
+    assert [s.source for s in within_use_limit(library, uses, 3)] == ["p13 tumour 1", "p13 tumour 2"]
+    assert [s.source for s in within_use_limit(library, uses, 1)] == ["p13 tumour 2"]
+    assert within_use_limit(library, uses, None) == library
+    assert within_use_limit(library, {}, 1) == library
 
 
 @pytest.mark.slow

@@ -124,3 +124,12 @@ def training_shape_library(folder: str | Path, patients: list[str] | None = None
     classifier use this; held-out cases use :func:`load_real_shapes` as it is)."""
     shapes = load_real_shapes(folder, patients=patients)
     return shapes + [replace(shape, kind="cyst") for shape in shapes if shape.kind == "tumour"]
+
+
+def within_use_limit(shapes: list[RealShape], uses: dict[str, int], max_uses: int | None) -> list[RealShape]:
+    """The shapes of ``shapes`` used fewer than ``max_uses`` times so far (``uses``: source → count); all of them
+    when ``max_uses`` is None. For a held-out set in which no one shape outweighs the others: a kind whose shapes
+    are used up gets synthetic lesions (:func:`liverlesion.phantom.insertion.insert_lesions`)."""
+    if max_uses is None:
+        return list(shapes)
+    return [shape for shape in shapes if uses.get(shape.source, 0) < max_uses]
