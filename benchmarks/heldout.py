@@ -149,7 +149,8 @@ def main() -> None:
     p.add_argument("--shape-patients", nargs="*",
                    help="ircad-masks patients whose shapes to use (default: all; keep them apart from training's)")
     p.add_argument("--max-shape-uses", type=int,
-                   help="use each real shape at most this often over the set (then that kind gets synthetic lesions)")
+                   help="stop offering a real shape once it was used this often (checked before each CT; a kind "
+                        "whose shapes are used up gets synthetic lesions)")
     p = sub.add_parser("score")
     p.add_argument("package", type=Path)
     p.add_argument("heldout", type=Path)

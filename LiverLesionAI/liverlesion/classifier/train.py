@@ -171,9 +171,10 @@ def run_ensemble(args: argparse.Namespace) -> int:
                                .get("command"), "held_out": _evaluate(model, test)})
     ensemble = MeanLogits(members).eval()
     metrics = _evaluate(ensemble, test)
+    held_out_counts = {name: int((test.target == i).sum()) for i, name in enumerate(LESION_CLASSES)}
     report = {"command": "python -m liverlesion.classifier.train " + shlex.join(args.argv),
               "crop_spec": cache.spec.to_json(), "channels": list(cache.spec.channel_names),
-              "classes": list(LESION_CLASSES), "counts": {"held_out": {name: int((test.target == i).sum()) for i, name in enumerate(LESION_CLASSES)}},
+              "classes": list(LESION_CLASSES), "counts": {"held_out": held_out_counts},
               "ensemble": {"combination": "mean of the members' logits", "members": member_reports},
               "held_out": metrics}
     _log(1.0, f"ensemble of {len(members)}: held-out accuracy {metrics['all']['accuracy']:.4f} (members "

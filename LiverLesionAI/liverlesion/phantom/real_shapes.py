@@ -128,8 +128,10 @@ def training_shape_library(folder: str | Path, patients: list[str] | None = None
 
 def within_use_limit(shapes: list[RealShape], uses: dict[str, int], max_uses: int | None) -> list[RealShape]:
     """The shapes of ``shapes`` used fewer than ``max_uses`` times so far (``uses``: source → count); all of them
-    when ``max_uses`` is None. For a held-out set in which no one shape outweighs the others: a kind whose shapes
-    are used up gets synthetic lesions (:func:`liverlesion.phantom.insertion.insert_lesions`)."""
+    when ``max_uses`` is None. For a held-out set in which no one shape outweighs the others, applied before each
+    CT: a kind whose shapes are used up gets synthetic lesions (:func:`liverlesion.phantom.insertion.insert_lesions`).
+    One CT may draw an offered shape more than once, so a shape can end up used up to ``max_uses`` + (lesions per
+    CT − 1) times."""
     if max_uses is None:
         return list(shapes)
     return [shape for shape in shapes if uses.get(shape.source, 0) < max_uses]
