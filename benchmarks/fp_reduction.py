@@ -13,7 +13,7 @@ Usage::
     python benchmarks/fp_reduction.py froc RUN.json                                  # the curve against the threshold
     python benchmarks/fp_reduction.py reliability RUN.json [RUN.json...]             # P(lesion) (or --of class) vs how often it is right
     python benchmarks/fp_reduction.py pieces RUN.json [RUN.json...]                  # found lesions in > 1 piece, volume covered
-    python benchmarks/fp_reduction.py classes RUN.json [--cases PREFIX]              # per true class: found, called what
+    python benchmarks/fp_reduction.py classes RUN.json [--cases P] [--by-source]    # per true class: found, called what
 
 Numbers: false lesions per CT (mean over cases), recall of truth lesions >= 10 mm (any shown candidate touches
 it), class accuracy of detected typed lesions (class of the largest shown candidate touching it).
@@ -40,7 +40,8 @@ def run(model: str | None, cases: list[Path], out: Path, threads: int, test_time
     records = []
     for case in cases:
         ct, labels = read_labelled_case(case)
-        record = score_case(segmenter, ct, labels, case.name)
+        meta = json.loads((case / "lesions.json").read_text()) if (case / "lesions.json").is_file() else None
+        record = score_case(segmenter, ct, labels, case.name, meta)
         records.append(record)
         print(f"{case.name}: {sum(c['shown'] for c in record['candidates'])} shown, "
               f"{sum(not c['shown'] for c in record['candidates'])} hidden, {len(record['truth'])} truth, "
@@ -53,8 +54,24 @@ def run(model: str | None, cases: list[Path], out: Path, threads: int, test_time
     return summary
 
 
-def score_case(segmenter, ct, labels, name: str) -> dict:
-    """Segment one CT and match every reported component (shown and hidden) to the truth ``labels``."""
+def truth_sources(truth_ids: np.ndarray, meta: dict | None) -> dict[int, str]:
+    """Truth component id → where its lesion came from: ``"real shape"`` or ``"synthetic"``, read from an
+    inserted case's lesions.json (``meta``: its ``lesions`` with ``center_zyx``, the real-shaped ones first, as
+    many as ``real_shapes`` names). Empty without ``meta``; a component no lesion centre falls in is left out."""
+    if not meta:
+        return {}
+    shaped = len(meta.get("real_shapes") or [])
+    out = {}
+    for i, lesion in enumerate(meta.get("lesions", [])):
+        component = int(truth_ids[tuple(lesion["center_zyx"])])
+        if component:
+            out[component] = "real shape" if i < shaped else "synthetic"
+    return out
+
+
+def score_case(segmenter, ct, labels, name: str, meta: dict | None = None) -> dict:
+    """Segment one CT and match every reported component (shown and hidden) to the truth ``labels``; with an
+    inserted case's lesions.json (``meta``) each truth lesion also says its source (:func:`truth_sources`)."""
     from liverlesion.classifier.candidates import match_candidates, truth_components
 
     start = time.perf_counter()
@@ -62,6 +79,7 @@ def score_case(segmenter, ct, labels, name: str) -> dict:
     seconds = time.perf_counter() - start
     matches, truth = match_candidates(result.instances, labels, ct.spacing)
     truth_ids, _ = truth_components(labels)
+    sources = truth_sources(truth_ids, meta)
     by_id = {m.id: m for m in matches}
     candidates = []
     for lesion, shown in [(x, True) for x in result.lesions] + [(x, False) for x in getattr(result, "candidates", [])]:
@@ -74,7 +92,8 @@ def score_case(segmenter, ct, labels, name: str) -> dict:
             "mean_hu": round(lesion.mean_hu, 1), "truth": [] if match is None else match.truth,
         })
     return {"case": name, "seconds": round(seconds, 2), "voxel_ml": ct.voxel_volume_ml, "candidates": candidates,
-            "truth": [t.to_dict() | {"dice_shown": _dice_shown(result, truth_ids, t)} for t in truth]}
+            "truth": [t.to_dict() | {"dice_shown": _dice_shown(result, truth_ids, t)}
+                      | ({"source": sources.get(t.id, "unknown")} if meta else {}) for t in truth]}
 
 
 def _dice_shown(result, truth_ids: np.ndarray, truth) -> float | None:
@@ -130,14 +149,18 @@ def metrics(summary: dict, threshold: float | None = None, prefix: str = "") -> 
             "class_accuracy": right / typed if typed else float("nan"), "typed": typed}
 
 
-def by_class(summary: dict, prefix: str = "") -> dict:
+def by_class(summary: dict, prefix: str = "", by_source: bool = False) -> dict:
     """Per true class (lesions >= 10 mm of the cases named ``prefix``): ``{"truth", "found", "called": {class:
     n}}``, where "called" counts the class of the largest shown lesion touching each found one (a confusion-matrix
-    row)."""
+    row). ``by_source``: keyed ``"source class"`` instead (source "real shape", "synthetic", or "unknown" for runs
+    made before truth lesions recorded it)."""
     out: dict = {}
     for case in _cases(summary, prefix):
         for t, lesion in _truths_and_what_shows_them(case, _shown(case, None)):
-            row = out.setdefault(t["truth_class"] or "untyped", {"truth": 0, "found": 0, "called": {}})
+            key = t["truth_class"] or "untyped"
+            if by_source:
+                key = f"{t.get('source', 'unknown')} {key}"
+            row = out.setdefault(key, {"truth": 0, "found": 0, "called": {}})
             row["truth"] += 1
             if lesion is not None:
                 row["found"] += 1
@@ -145,13 +168,14 @@ def by_class(summary: dict, prefix: str = "") -> dict:
     return out
 
 
-def class_table(paths: list[Path], prefix: str = "") -> str:
+def class_table(paths: list[Path], prefix: str = "", by_source: bool = False) -> str:
     names = ("cyst", "hemangioma", "metastasis")
-    rows = ["| run | true class | found ≥ 10 mm | called " + " / ".join(names) + " | right |", "|---|---|---|---|---|"]
+    rows = ["| run | true class | found ≥ 10 mm | called " + " / ".join(names) + " | right |",
+            "|---|---|---|---|---|"]
     for path in paths:
         summary = json.loads(path.read_text())
-        for truth_class, row in sorted(by_class(summary, prefix).items()):
-            right = row["called"].get(truth_class, 0)
+        for truth_class, row in sorted(by_class(summary, prefix, by_source).items()):
+            right = row["called"].get(truth_class.split()[-1], 0)
             rows.append(f"| {path.stem} {summary['version']} | {truth_class} | {row['found']}/{row['truth']} | "
                         + " / ".join(str(row["called"].get(n, 0)) for n in names)
                         + f" | {right}/{row['found']} |")
@@ -309,6 +333,8 @@ def main() -> None:
     p = sub.add_parser("classes", help="per true class: found, and what the found ones were called")
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--cases", default="", help="only the cases named this or this-… (e.g. ircad7-realshape)")
+    p.add_argument("--by-source", action="store_true",
+                   help="rows per source too: real-shaped or synthetic lesions (from the cases' lesions.json)")
     p = sub.add_parser("reliability")
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--of", choices=("lesion", "class"), default="lesion",
@@ -322,7 +348,7 @@ def main() -> None:
     elif args.cmd == "pieces":
         print(pieces(args.runs, args.cases))
     elif args.cmd == "classes":
-        print(class_table(args.runs, args.cases))
+        print(class_table(args.runs, args.cases, args.by_source))
     elif args.cmd == "table":
         print(table(args.runs))
     else:

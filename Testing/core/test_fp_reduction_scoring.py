@@ -61,3 +61,30 @@ def test_the_per_class_breakdown_gives_found_and_what_each_true_class_was_called
     text = scoring.class_table([tmp_path / "run.json"], "ircad7-realshape")
     assert "| run test | hemangioma | 1/1 | 0 / 0 / 1 | 0/1 |" in text
     assert "| run test | metastasis | 0/1 | 0 / 0 / 0 | 0/0 |" in text
+
+
+def test_each_truth_lesion_gets_its_source_from_the_cases_lesions_json(scoring):
+    import numpy as np
+
+    truth_ids = np.zeros((4, 10, 10), np.int32)
+    truth_ids[1, 1:3, 1:3] = 2  # the real-shaped lesion (listed first in lesions.json)
+    truth_ids[2, 6:9, 6:9] = 1  # the synthetic one
+    meta = {"lesions": [{"id": 1, "center_zyx": [1, 2, 2]}, {"id": 2, "center_zyx": [2, 7, 7]},
+                        {"id": 3, "center_zyx": [0, 0, 0]}],  # its centre lies in no component: left out
+            "real_shapes": ["3Dircadb1.9 tumour 1"]}
+    assert scoring.truth_sources(truth_ids, meta) == {2: "real shape", 1: "synthetic"}
+    assert scoring.truth_sources(truth_ids, None) == {}
+    assert scoring.truth_sources(truth_ids, {"lesions": meta["lesions"][:2]}) == {2: "synthetic", 1: "synthetic"}
+
+
+def test_the_per_class_breakdown_splits_real_shaped_from_synthetic_lesions(scoring, tmp_path):
+    run = a_run()
+    for t, source in zip(run["cases"][0]["truth"], ["synthetic", "real shape", "real shape"], strict=True):
+        t["source"] = source
+    rows = scoring.by_class(run, "ircad7-realshape", by_source=True)
+    assert rows["synthetic cyst"] == {"truth": 1, "found": 1, "called": {"cyst": 1}}
+    assert rows["real shape hemangioma"] == {"truth": 1, "found": 1, "called": {"metastasis": 1}}
+    assert rows["unknown metastasis"] == {"truth": 1, "found": 0, "called": {}}  # a run without sources
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    text = scoring.class_table([tmp_path / "run.json"], "ircad7-realshape", by_source=True)
+    assert "| run test | synthetic cyst | 1/1 | 1 / 0 / 0 | 1/1 |" in text
