@@ -334,7 +334,7 @@ def main() -> None:
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--cases", default="", help="only the cases named this or this-… (e.g. ircad7-realshape)")
     p.add_argument("--by-source", action="store_true",
-                   help="rows per source too: real-shaped or synthetic lesions (from the cases' lesions.json)")
+                   help="split each class's row by source: real-shaped or synthetic lesions (from the cases' lesions.json)")
     p = sub.add_parser("reliability")
     p.add_argument("runs", type=Path, nargs="+")
     p.add_argument("--of", choices=("lesion", "class"), default="lesion",
