@@ -2,7 +2,8 @@
 thickness (issue 11, item 6), false lesions per CT / recall of lesions >= 10 mm / class accuracy per variant.
 
 The variants are :data:`liverlesion.evaluation.scan_variants.STANDARD_VARIANTS` (noise +20 / +40 HU, soft and
-sharp kernels, 8-bit W400/L50, 3 slices averaged); "as published" is the same-run baseline, and each row prints
+sharp kernels, 8-bit W400/L50, 3 slices averaged; ``--variant`` also takes the softer and milder kernels of
+``EXTRA_VARIANTS``); "as published" is the same-run baseline, and each row prints
 its ratio of false lesions and its change of recall against it. Cases are folders as for ``fp_reduction.py``
 (``ct.nrrd`` + ``labels.nrrd``, e.g. ``heldout.py make``'s ``ircad7-*``); each case gets its own seed (its index;
 ``--draw N`` adds 1000 × N for another noise draw), the same for every variant and model.
@@ -30,10 +31,14 @@ DRAW_STRIDE = 1000
 
 def run(model: str | None, cases: list[Path], out: Path, threads: int, names: list[str] | None, draw: int = 0) -> dict:
     from liverlesion.classifier.mining import read_labelled_case
-    from liverlesion.evaluation.scan_variants import STANDARD_VARIANTS
+    from liverlesion.evaluation.scan_variants import EXTRA_VARIANTS, STANDARD_VARIANTS
     from liverlesion.inference.pipeline import Segmenter
 
-    variants = [v for v in STANDARD_VARIANTS if not names or v.name in names]
+    by_name = {v.name: v for v in STANDARD_VARIANTS + EXTRA_VARIANTS}
+    unknown = sorted(set(names or ()) - set(by_name))
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {unknown}; known: {sorted(by_name)}")
+    variants = [by_name[name] for name in names] if names else list(STANDARD_VARIANTS)
     segmenter = Segmenter.load(model, threads=threads)
     runs: dict[str, list[dict]] = {v.name: [] for v in variants}
     for index, case in enumerate(cases):
@@ -76,7 +81,8 @@ def main() -> None:
     p = sub.add_parser("run")
     add_run_arguments(p)
     p.add_argument("--variant", dest="variants", action="append",
-                   help="a variant name, repeatable (default: all; the first given is the baseline)")
+                   help="a variant name, repeatable (default: the standard ones; the first given is the baseline; "
+                        "also the extra kernels of scan_variants.EXTRA_VARIANTS)")
     p.add_argument("--draw", type=int, default=0,
                    help=f"another draw of the random variants (noise): case i gets seed i + {DRAW_STRIDE} x DRAW")
     p = sub.add_parser("table")

@@ -101,6 +101,9 @@ class CascadeConfig:
             (:mod:`liverlesion.inference.noise`); None: never (packages made before 1.5.1).
         rim_completion_mm: hypodense lesions are grown by at most this (mm) to the half-way contour between their
             core and the liver (:mod:`liverlesion.inference.rim`); None: not grown.
+        sharpen_below_hu: a scan whose noise estimate is under this (HU; a soft kernel) is sharpened in-plane
+            before segmentation (:mod:`liverlesion.inference.sharpening`); None: never.
+        sharpen_max_amount: the largest unsharp-mask amount that sharpening applies.
     """
 
     liver: StageConfig = field(default_factory=default_liver_stage)
@@ -109,6 +112,8 @@ class CascadeConfig:
     min_lesion_ml: float = 0.05
     noise_target_hu: float | None = None
     rim_completion_mm: float | None = None
+    sharpen_below_hu: float | None = None
+    sharpen_max_amount: float = 3.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -118,12 +123,15 @@ class CascadeConfig:
             "crop_margin_mm": float(self.crop_margin_mm),
             "min_lesion_ml": float(self.min_lesion_ml),
         } | ({} if self.noise_target_hu is None else {"noise_target_hu": float(self.noise_target_hu)}) | (
-            {} if self.rim_completion_mm is None else {"rim_completion_mm": float(self.rim_completion_mm)})
+            {} if self.rim_completion_mm is None else {"rim_completion_mm": float(self.rim_completion_mm)}) | (
+            {} if self.sharpen_below_hu is None else {"sharpen_below_hu": float(self.sharpen_below_hu),
+                                                      "sharpen_max_amount": float(self.sharpen_max_amount)})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CascadeConfig:
         """Inverse of :meth:`to_dict`; missing keys take the defaults."""
-        known = {"liver", "lesion", "crop_margin_mm", "min_lesion_ml", "noise_target_hu", "rim_completion_mm"}
+        known = {"liver", "lesion", "crop_margin_mm", "min_lesion_ml", "noise_target_hu", "rim_completion_mm",
+                 "sharpen_below_hu", "sharpen_max_amount"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown CascadeConfig keys {sorted(unknown)}; expected {sorted(known)}")
@@ -135,4 +143,6 @@ class CascadeConfig:
             min_lesion_ml=float(data.get("min_lesion_ml", defaults.min_lesion_ml)),
             noise_target_hu=None if data.get("noise_target_hu") is None else float(data["noise_target_hu"]),
             rim_completion_mm=None if data.get("rim_completion_mm") is None else float(data["rim_completion_mm"]),
+            sharpen_below_hu=None if data.get("sharpen_below_hu") is None else float(data["sharpen_below_hu"]),
+            sharpen_max_amount=float(data.get("sharpen_max_amount", defaults.sharpen_max_amount)),
         )

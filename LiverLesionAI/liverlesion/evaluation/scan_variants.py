@@ -89,6 +89,12 @@ STANDARD_VARIANTS: tuple[ScanVariant, ...] = (
     ScanVariant("3 slices averaged (thick)", lambda ct, labels, seed: thick_slices(ct, labels, seed, 3)),
 )
 
+#: Softer and milder kernels than the standard one, measured on request (``robustness.py --variant NAME``).
+EXTRA_VARIANTS: tuple[ScanVariant, ...] = (
+    ScanVariant("soft kernel (blur 0.7 voxel)", lambda ct, labels, seed: smooth(ct, labels, seed, 0.7)),
+    ScanVariant("soft kernel (blur 1.4 voxel)", lambda ct, labels, seed: smooth(ct, labels, seed, 1.4)),
+)
+
 
 def _with_hu(ct: Volume, array: np.ndarray) -> Volume:
     return ct.with_array(np.clip(np.rint(array), -1024, 3071).astype(np.int16))

@@ -1,7 +1,8 @@
 """The cascade, end to end on one volume: liver, then typed lesions, back on the input grid.
 
 Data flow (DESIGN.md): canonical orientation → (when the package sets ``noise_target_hu`` and the scan is noisier)
-in-plane smoothing of the CT that every stage sees (:mod:`.noise`) → stage 1 on the whole volume at the liver
+in-plane smoothing of the CT that every stage sees (:mod:`.noise`), or (when it sets ``sharpen_below_hu`` and the
+scan is smoother) in-plane sharpening (:mod:`.sharpening`) → stage 1 on the whole volume at the liver
 spacing → liver probability resampled back (only around the liver) and thresholded → largest component, holes
 filled → crop to the liver box + margin → stage 2 on the liver slices of the crop at the lesion spacing, with the liver
 mask as an extra channel → class probabilities back on the crop → lesion voxels inside the (slightly dilated)
@@ -35,6 +36,7 @@ from ..volume import Volume
 from .batching import average_with_mirror, predict_volume
 from .grids import box_to_input, resample_linear_box, target_box_of_source_box
 from .noise import NoiseReduction, reduce_noise
+from .sharpening import Sharpening, sharpen_smooth_scan
 from .postprocess import Box, bounding_box, clean_liver, dilate, largest_component, margin_voxels
 from .predictor import Predictor, make_predictors
 from .rim import complete_rims
@@ -124,6 +126,7 @@ class Segmenter:
         canonical, transform = to_canonical(volume)
         clock.lap("orient")
         canonical, noise = self._reduce_noise(canonical)
+        canonical, sharpening = self._sharpen_smooth_scan(canonical)
         clock.lap("noise")
 
         liver = self._liver(canonical, sub_progress(progress, 0.02, 0.45), clock)
@@ -172,6 +175,8 @@ class Segmenter:
         result.timings = timings
         if noise is not None and noise.smoothed:
             result.warnings.append(noise.message())
+        if sharpening is not None and sharpening.sharpened:
+            result.warnings.append(sharpening.message())
         progress(1.0, f"Done: {len(result.lesions)} lesion(s)")
         return result
 
@@ -182,6 +187,15 @@ class Segmenter:
             return canonical, None
         array, noise = reduce_noise(canonical.array, self.config.noise_target_hu)
         return (canonical.with_array(array) if noise.smoothed else canonical), noise
+
+    def _sharpen_smooth_scan(self, canonical: Volume) -> tuple[Volume, Sharpening | None]:
+        """``canonical`` sharpened in-plane when smoother than the package's ``sharpen_below_hu`` (every stage then
+        sees the sharpened CT; lesions are still measured on the input)."""
+        if self.config.sharpen_below_hu is None:
+            return canonical, None
+        array, sharpening = sharpen_smooth_scan(canonical.array, self.config.sharpen_below_hu,
+                                                self.config.sharpen_max_amount)
+        return (canonical.with_array(array) if sharpening.sharpened else canonical), sharpening
 
     def classify(self, canonical: Volume, crop_box: Box, instances: np.ndarray) -> ClassifierProbabilities:
         """The crop classifier's probabilities of every lesion of ``instances`` (int ids on the canonical crop
