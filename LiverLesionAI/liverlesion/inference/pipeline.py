@@ -36,10 +36,10 @@ from ..volume import Volume
 from .batching import average_with_mirror, predict_volume
 from .grids import box_to_input, resample_linear_box, target_box_of_source_box
 from .noise import NoiseReduction, reduce_noise
-from .sharpening import Sharpening, sharpen_smooth_scan
 from .postprocess import Box, bounding_box, clean_liver, dilate, largest_component, margin_voxels
 from .predictor import Predictor, make_predictors
 from .rim import complete_rims
+from .sharpening import Sharpening, sharpen_smooth_scan
 
 #: Liver probability threshold on the canonical grid.
 LIVER_THRESHOLD = 0.5
