@@ -101,9 +101,10 @@ class CascadeConfig:
             (:mod:`liverlesion.inference.noise`); None: never (packages made before 1.5.1).
         rim_completion_mm: hypodense lesions are grown by at most this (mm) to the half-way contour between their
             core and the liver (:mod:`liverlesion.inference.rim`); None: not grown.
-        sharpen_below_hu: a scan whose noise estimate is under this (HU; a soft kernel) is sharpened in-plane
-            before segmentation (:mod:`liverlesion.inference.sharpening`); None: never.
-        sharpen_max_amount: the largest unsharp-mask amount that sharpening applies.
+        smooth_scan_below_hu: a scan whose noise estimate is under this (HU; a soft kernel, thick slices) is
+            reported as smoother than training (:mod:`liverlesion.inference.smooth_scan`); None: never.
+        sharpen_max_amount: such a scan is also sharpened in-plane before segmentation, by an unsharp mask of at
+            most this amount; 0: never (measured, not used by the bundled model).
     """
 
     liver: StageConfig = field(default_factory=default_liver_stage)
@@ -112,8 +113,8 @@ class CascadeConfig:
     min_lesion_ml: float = 0.05
     noise_target_hu: float | None = None
     rim_completion_mm: float | None = None
-    sharpen_below_hu: float | None = None
-    sharpen_max_amount: float = 3.0
+    smooth_scan_below_hu: float | None = None
+    sharpen_max_amount: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -124,14 +125,14 @@ class CascadeConfig:
             "min_lesion_ml": float(self.min_lesion_ml),
         } | ({} if self.noise_target_hu is None else {"noise_target_hu": float(self.noise_target_hu)}) | (
             {} if self.rim_completion_mm is None else {"rim_completion_mm": float(self.rim_completion_mm)}) | (
-            {} if self.sharpen_below_hu is None else {"sharpen_below_hu": float(self.sharpen_below_hu),
-                                                      "sharpen_max_amount": float(self.sharpen_max_amount)})
+            {} if self.smooth_scan_below_hu is None else {"smooth_scan_below_hu": float(self.smooth_scan_below_hu)}) | (
+            {} if not self.sharpen_max_amount else {"sharpen_max_amount": float(self.sharpen_max_amount)})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CascadeConfig:
         """Inverse of :meth:`to_dict`; missing keys take the defaults."""
         known = {"liver", "lesion", "crop_margin_mm", "min_lesion_ml", "noise_target_hu", "rim_completion_mm",
-                 "sharpen_below_hu", "sharpen_max_amount"}
+                 "smooth_scan_below_hu", "sharpen_max_amount"}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown CascadeConfig keys {sorted(unknown)}; expected {sorted(known)}")
@@ -143,6 +144,7 @@ class CascadeConfig:
             min_lesion_ml=float(data.get("min_lesion_ml", defaults.min_lesion_ml)),
             noise_target_hu=None if data.get("noise_target_hu") is None else float(data["noise_target_hu"]),
             rim_completion_mm=None if data.get("rim_completion_mm") is None else float(data["rim_completion_mm"]),
-            sharpen_below_hu=None if data.get("sharpen_below_hu") is None else float(data["sharpen_below_hu"]),
+            smooth_scan_below_hu=(None if data.get("smooth_scan_below_hu") is None
+                                  else float(data["smooth_scan_below_hu"])),
             sharpen_max_amount=float(data.get("sharpen_max_amount", defaults.sharpen_max_amount)),
         )

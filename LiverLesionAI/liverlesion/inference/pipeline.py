@@ -1,8 +1,9 @@
 """The cascade, end to end on one volume: liver, then typed lesions, back on the input grid.
 
 Data flow (DESIGN.md): canonical orientation → (when the package sets ``noise_target_hu`` and the scan is noisier)
-in-plane smoothing of the CT that every stage sees (:mod:`.noise`), or (when it sets ``sharpen_below_hu`` and the
-scan is smoother) in-plane sharpening (:mod:`.sharpening`) → stage 1 on the whole volume at the liver
+in-plane smoothing of the CT that every stage sees (:mod:`.noise`); (when it sets ``smooth_scan_below_hu``) a scan
+smoother than training is warned about, and sharpened in-plane if the package asks for it (:mod:`.smooth_scan`)
+→ stage 1 on the whole volume at the liver
 spacing → liver probability resampled back (only around the liver) and thresholded → largest component, holes
 filled → crop to the liver box + margin → stage 2 on the liver slices of the crop at the lesion spacing, with the liver
 mask as an extra channel → class probabilities back on the crop → lesion voxels inside the (slightly dilated)
@@ -39,7 +40,7 @@ from .noise import NoiseReduction, reduce_noise
 from .postprocess import Box, bounding_box, clean_liver, dilate, largest_component, margin_voxels
 from .predictor import Predictor, make_predictors
 from .rim import complete_rims
-from .sharpening import Sharpening, sharpen_smooth_scan
+from .smooth_scan import SmoothScan, check_smooth_scan
 
 #: Liver probability threshold on the canonical grid.
 LIVER_THRESHOLD = 0.5
@@ -126,7 +127,7 @@ class Segmenter:
         canonical, transform = to_canonical(volume)
         clock.lap("orient")
         canonical, noise = self._reduce_noise(canonical)
-        canonical, sharpening = self._sharpen_smooth_scan(canonical)
+        canonical, smooth = self._check_smooth_scan(canonical, noise)
         clock.lap("noise")
 
         liver = self._liver(canonical, sub_progress(progress, 0.02, 0.45), clock)
@@ -175,8 +176,8 @@ class Segmenter:
         result.timings = timings
         if noise is not None and noise.smoothed:
             result.warnings.append(noise.message())
-        if sharpening is not None and sharpening.sharpened:
-            result.warnings.append(sharpening.message())
+        if smooth is not None and smooth.smooth:
+            result.warnings.append(smooth.message())
         progress(1.0, f"Done: {len(result.lesions)} lesion(s)")
         return result
 
@@ -188,14 +189,16 @@ class Segmenter:
         array, noise = reduce_noise(canonical.array, self.config.noise_target_hu)
         return (canonical.with_array(array) if noise.smoothed else canonical), noise
 
-    def _sharpen_smooth_scan(self, canonical: Volume) -> tuple[Volume, Sharpening | None]:
-        """``canonical`` sharpened in-plane when smoother than the package's ``sharpen_below_hu`` (every stage then
-        sees the sharpened CT; lesions are still measured on the input)."""
-        if self.config.sharpen_below_hu is None:
+    def _check_smooth_scan(self, canonical: Volume, noise: NoiseReduction | None) -> tuple[Volume, SmoothScan | None]:
+        """Whether ``canonical`` is smoother than the package's ``smooth_scan_below_hu`` (then the report warns), and
+        ``canonical`` sharpened in-plane when the package also sets ``sharpen_max_amount`` (every stage then sees the
+        sharpened CT; lesions are still measured on the input). The noise step's estimate is reused."""
+        if self.config.smooth_scan_below_hu is None:
             return canonical, None
-        array, sharpening = sharpen_smooth_scan(canonical.array, self.config.sharpen_below_hu,
-                                                self.config.sharpen_max_amount)
-        return (canonical.with_array(array) if sharpening.sharpened else canonical), sharpening
+        array, smooth = check_smooth_scan(canonical.array, self.config.smooth_scan_below_hu,
+                                          self.config.sharpen_max_amount,
+                                          estimate_hu=None if noise is None else noise.estimated_hu)
+        return (canonical.with_array(array) if smooth.sharpened else canonical), smooth
 
     def classify(self, canonical: Volume, crop_box: Box, instances: np.ndarray) -> ClassifierProbabilities:
         """The crop classifier's probabilities of every lesion of ``instances`` (int ids on the canonical crop
