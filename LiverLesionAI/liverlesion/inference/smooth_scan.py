@@ -62,8 +62,8 @@ class SmoothScan:
         if self.sharpened:
             return (f"{head}; the CT was sharpened in-plane (unsharp mask, amount {self.amount:g}, estimate "
                     f"{self.after_hu:.1f} HU) before segmentation. Review closely.")
-        return (f"{head}. On such scans the model reported more false lesions and typed lesions less reliably "
-                "in validation: review every lesion closely.")
+        return (f"{head}. On such held-out scans the model reported more false lesions and typed lesions less "
+                "reliably: review every lesion closely.")
 
 
 def unsharp(array: np.ndarray, amount: float) -> np.ndarray:
