@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from liverlesion.evaluation.scan_variants import (
+    EXTRA_VARIANTS,
     QUANTISE_WINDOW_HU,
     STANDARD_VARIANTS,
     add_noise,
@@ -73,3 +74,15 @@ def test_every_standard_variant_returns_a_ct_and_labels_on_one_grid(ct_and_label
         changed, changed_labels = variant.apply(ct, labels, 1)
         assert changed.shape == changed_labels.shape, variant.name
         assert changed.array.dtype == np.int16, variant.name
+
+
+def test_the_extra_kernels_are_named_apart_and_lower_the_texture_in_order_of_blur(ct_and_labels):
+    ct, labels = ct_and_labels
+    names = [v.name for v in STANDARD_VARIANTS + EXTRA_VARIANTS]
+    assert len(names) == len(set(names))
+    by_name = {v.name: v for v in STANDARD_VARIANTS + EXTRA_VARIANTS}
+    tissue = labels == 0
+    tissue[:, :16] = False  # away from the air band (a 1.4-voxel blur reaches 5 rows into it)
+    spread = [float(by_name[f"soft kernel (blur {b} voxel)"].apply(ct, labels, 1)[0].array[tissue].std())
+              for b in ("0.7", "1.0", "1.4")]
+    assert spread == sorted(spread, reverse=True) and spread[0] < float(ct.array[tissue].std())
