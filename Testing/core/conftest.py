@@ -29,3 +29,23 @@ def ircad1_liver(shared_data):
 def ircad7_liver(shared_data):
     """(CT, liver mask) of 3D-IRCADb patient 7."""
     return read_ircad_ct_and_liver(shared_data, 7)
+
+
+@pytest.fixture
+def stage_one_noise():
+    """``watch(segmenter) -> list``: from then on, each run of ``segmenter`` appends the noise estimate (HU) of the
+    canonical CT that its stage 1 (and every later stage) reads."""
+    from liverlesion.inference.noise import estimate_noise_hu
+
+    def watch(segmenter) -> list[float]:
+        seen: list[float] = []
+        liver_stage = segmenter._liver
+
+        def spy(canonical, progress, clock):
+            seen.append(estimate_noise_hu(canonical.array))
+            return liver_stage(canonical, progress, clock)
+
+        segmenter._liver = spy
+        return seen
+
+    return watch

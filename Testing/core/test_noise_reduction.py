@@ -63,20 +63,13 @@ def test_the_noise_target_round_trips_in_the_cascade_config_and_is_off_when_abse
     assert CascadeConfig.from_dict(config.to_dict()).noise_target_hu == 12.0
 
 
-def test_the_bundled_model_smooths_a_noisy_phantom_before_every_stage_and_says_so():
+def test_the_bundled_model_smooths_a_noisy_phantom_before_every_stage_and_says_so(stage_one_noise):
     from liverlesion.inference.pipeline import Segmenter
     from liverlesion.phantom import generate_phantom
 
     segmenter = Segmenter.load(threads=1)
     assert segmenter.config.noise_target_hu == TARGET_HU
-    seen = []
-    liver_stage = segmenter._liver
-
-    def spy(canonical, progress, clock):
-        seen.append(estimate_noise_hu(canonical.array))
-        return liver_stage(canonical, progress, clock)
-
-    segmenter._liver = spy
+    seen = stage_one_noise(segmenter)
     phantom = generate_phantom(7, n_lesions=4)
     quiet = segmenter(phantom.ct, with_probabilities=False)
     noisy_ct = add_noise(phantom.ct, phantom.labels, seed=1, sd_hu=40.0)[0]

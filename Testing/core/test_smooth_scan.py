@@ -85,25 +85,13 @@ def test_the_smooth_scan_settings_round_trip_in_the_cascade_config_and_are_off_w
     assert (again.smooth_scan_below_hu, again.sharpen_max_amount) == (7.0, 1.5)
 
 
-def _spy_on_stage_one(segmenter) -> list[float]:
-    seen = []
-    liver_stage = segmenter._liver
-
-    def spy(canonical, progress, clock):
-        seen.append(estimate_noise_hu(canonical.array))
-        return liver_stage(canonical, progress, clock)
-
-    segmenter._liver = spy
-    return seen
-
-
-def test_the_bundled_model_warns_about_a_soft_kernel_phantom_and_segments_it_as_given():
+def test_the_bundled_model_warns_about_a_soft_kernel_phantom_and_segments_it_as_given(stage_one_noise):
     from liverlesion.inference.pipeline import Segmenter
     from liverlesion.phantom import generate_phantom
 
     segmenter = Segmenter.load(threads=1)
     assert segmenter.config.smooth_scan_below_hu == LOW_HU and segmenter.config.sharpen_max_amount == 0.0
-    seen = _spy_on_stage_one(segmenter)
+    seen = stage_one_noise(segmenter)
     phantom = generate_phantom(7, n_lesions=4)
     sharp = segmenter(phantom.ct, with_probabilities=False)
     soft_ct = smooth(phantom.ct, phantom.labels, seed=0, sigma_voxels=1.0)[0]
@@ -115,7 +103,7 @@ def test_the_bundled_model_warns_about_a_soft_kernel_phantom_and_segments_it_as_
     assert seen[1] == pytest.approx(estimate_noise_hu(soft_ct.array), abs=0.3)  # stage 1 saw the CT as given
 
 
-def test_a_package_that_sharpens_gives_every_stage_the_sharpened_ct_and_says_so():
+def test_a_package_that_sharpens_gives_every_stage_the_sharpened_ct_and_says_so(stage_one_noise):
     from liverlesion.inference.pipeline import Segmenter
     from liverlesion.phantom import generate_phantom
 
@@ -123,7 +111,7 @@ def test_a_package_that_sharpens_gives_every_stage_the_sharpened_ct_and_says_so(
     segmenter.package = dataclasses.replace(
         segmenter.package, config=dataclasses.replace(segmenter.config, smooth_scan_below_hu=LOW_HU,
                                                       sharpen_max_amount=3.0))
-    seen = _spy_on_stage_one(segmenter)
+    seen = stage_one_noise(segmenter)
     phantom = generate_phantom(7, n_lesions=4)
     soft_ct = smooth(phantom.ct, phantom.labels, seed=0, sigma_voxels=1.0)[0]
     result = segmenter(soft_ct, with_probabilities=False)
