@@ -71,10 +71,13 @@ def test_every_good_study_is_done_and_the_bad_file_is_recorded_with_its_one_line
     assert not (outdir / "broken").exists()
     for name in GOOD:
         assert (outdir / name / "done.json").is_file()
-        has_candidates = bool(json.loads((outdir / name / "lesions.json").read_text()).get("candidates"))
+        report = json.loads((outdir / name / "lesions.json").read_text())
+        assert rows[name]["warnings"] == " | ".join(report["warnings"])  # the study's own warnings, one cell
+        has_candidates = bool(report.get("candidates"))
         assert {p.name for p in (outdir / name).iterdir()} == {
             "done.json", "labelmap.nii.gz", "segmentation.seg.nrrd", "lesions.json", "lesions.csv",
             *(["candidates.nii.gz"] if has_candidates else [])}  # the low-confidence candidates' masks
+    assert any(rows[name]["warnings"] for name in GOOD)  # phantoms 1, 9, 12 read noisier than training
     assert list((outdir / ".cohort" / "staging").iterdir()) == []
 
 

@@ -25,7 +25,7 @@ a DICOM folder or a DICOMweb URL; truth: a labelmap to score against; relative p
 Each study's outputs (those of `liverlesion segment`) appear atomically in OUTDIR/<study_id>/ with done.json.
 Running the same command again skips done studies and studies recorded bad (unless their input changed) and
 reruns failed ones. OUTDIR also gets studies.csv (one row per study: status, liver volume, lesion counts,
-seconds, error), cohort.csv (one row per lesion) and, when truths are given, evaluation.txt / evaluation.json.
+seconds, the run's warnings, error), cohort.csv (one row per lesion) and, when truths are given, evaluation.txt / evaluation.json.
 """
 
 EPILOG = """\

@@ -18,8 +18,11 @@ from .manifest import CohortStudy
 STUDIES_NAME = "studies.csv"
 COHORT_NAME = "cohort.csv"
 #: studies.csv columns. status: done | bad (input breaks a rule) | failed (internal error) | pending (not run).
+#: warnings: the run's warnings (lesions.json ``warnings``: a noisy or smooth scan, no liver found…), joined by
+#: :data:`WARNING_SEPARATOR`, so a cohort shows at a glance which studies to review first.
 STUDY_COLUMNS = ("study_id", "input", "status", "liver_volume_ml", "lesions", *LESION_CLASSES, "seconds",
-                 "worker", "error")
+                 "worker", "warnings", "error")
+WARNING_SEPARATOR = " | "
 #: cohort.csv columns: the study, then lesions.csv's columns with ``id`` as ``lesion_id``.
 LESION_COLUMNS = ("study_id", "lesion_id", *CSV_COLUMNS[1:])
 
@@ -37,7 +40,8 @@ def study_rows(studies: list[CohortStudy], records: dict[str, dict[str, Any]]) -
     rows = []
     for study in studies:
         record = records.get(study.study_id) or {"status": "pending"}
-        rows.append({**record, "study_id": study.study_id, "input": study.input})
+        warnings = WARNING_SEPARATOR.join(str(w) for w in record.get("warnings") or [])
+        rows.append({**record, "study_id": study.study_id, "input": study.input, "warnings": warnings})
     return rows
 
 
