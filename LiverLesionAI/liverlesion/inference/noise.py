@@ -60,12 +60,15 @@ class NoiseReduction:
                 "Small or subtle lesions may be missed: review closely.")
 
 
-def _sample_slices(array: np.ndarray, max_slices: int) -> np.ndarray:
+def sample_slices(array: np.ndarray, max_slices: int) -> np.ndarray:
+    """At most ``max_slices`` evenly spaced axial slices of ``array`` ``(z, y, x)``, as float32."""
     step = max(1, -(-array.shape[0] // max_slices))
     return np.asarray(array[::step], dtype=np.float32)
 
 
-def _residual_sd(slices: np.ndarray) -> float:
+def residual_sd(slices: np.ndarray) -> float:
+    """The noise estimate (HU) of ``slices`` ``(z, y, x)``: robust s.d. of the in-plane high-pass over soft tissue
+    (module docstring); 0.0 with fewer than :data:`MIN_VOXELS` soft-tissue voxels."""
     local_mean = ndimage.uniform_filter(slices, (1, 5, 5))
     residual = slices - ndimage.gaussian_filter(slices, (0, 1.0, 1.0))
     low, high = SOFT_TISSUE_HU
@@ -77,7 +80,7 @@ def _residual_sd(slices: np.ndarray) -> float:
 
 def estimate_noise_hu(array: np.ndarray, max_slices: int = MAX_SLICES) -> float:
     """Noise estimate (HU) of a CT ``array`` ``(z, y, x)`` in HU, axial slices along axis 0 (module docstring)."""
-    return _residual_sd(_sample_slices(array, max_slices))
+    return residual_sd(sample_slices(array, max_slices))
 
 
 def reduce_noise(
@@ -93,13 +96,13 @@ def reduce_noise(
         ``(array, report)``: the input itself when untouched, else a smoothed copy of the same dtype (rounded for
         integer CTs); the σ is chosen on the sampled slices, then applied once to the whole volume.
     """
-    sample = _sample_slices(array, max_slices)
-    estimate = _residual_sd(sample)
+    sample = sample_slices(array, max_slices)
+    estimate = residual_sd(sample)
     if estimate <= target_hu:
         return array, NoiseReduction(estimate, float(target_hu), 0.0, estimate)
     after = estimate
     for sigma in SIGMAS_VOXELS:
-        after = _residual_sd(ndimage.gaussian_filter(sample, (0, sigma, sigma)))
+        after = residual_sd(ndimage.gaussian_filter(sample, (0, sigma, sigma)))
         if after <= target_hu:
             break
     smoothed = ndimage.gaussian_filter(np.asarray(array, dtype=np.float32), (0, sigma, sigma))

@@ -3,8 +3,8 @@ sharpened — the mirror of :mod:`.noise`.
 
 A soft kernel removes the fine texture the networks learned parenchyma by. On the 25 held-out IRCAD 7 CTs blurred
 in-plane by 0.7–1.4 voxel, 1.6.2 reports 1.04–2.64 false lesions per CT (published: 1.00) and types lesions less
-well (0.88–0.93 against 0.97); with 3 slices averaged it finds 57/61 against 60/63 (docs/methods.md, "Sharpening
-scans smoother than training"). The noise estimate of :mod:`.noise` (robust s.d. of the CT minus its in-plane
+well (0.88–0.93 against 0.97); with 3 slices averaged it finds 57/61 against 60/63 (docs/methods.md, "Scans smoother
+than training"). The noise estimate of :mod:`.noise` (robust s.d. of the CT minus its in-plane
 Gaussian, over soft tissue) tells such scans apart: 7.6–8.8 HU on the published portal-venous CTs, the lowest
 training estimate 7 HU, and 4.3 / 2.7 / 1.7 HU for those blurs, 5.8 HU for the thick slices.
 
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .noise import MAX_SLICES, _residual_sd, _sample_slices
+from .noise import MAX_SLICES, residual_sd, sample_slices
 
 #: Unsharp-mask amounts tried, smallest first.
 AMOUNTS = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 3.0)
@@ -94,15 +94,15 @@ def check_smooth_scan(
     """
     sample = None
     if estimate_hu is None:
-        sample = _sample_slices(array, max_slices)
-        estimate_hu = _residual_sd(sample)
+        sample = sample_slices(array, max_slices)
+        estimate_hu = residual_sd(sample)
     untouched = SmoothScan(float(estimate_hu), float(below_hu), 0.0, float(estimate_hu))
     candidates = [a for a in AMOUNTS if a <= max_amount]
     if not untouched.smooth or not candidates:
         return array, untouched
-    sample = _sample_slices(array, max_slices) if sample is None else sample
+    sample = sample_slices(array, max_slices) if sample is None else sample
     for amount in candidates:
-        after = _residual_sd(unsharp(sample, amount))
+        after = residual_sd(unsharp(sample, amount))
         if after >= below_hu:
             break
     sharpened = unsharp(array, amount)
