@@ -8,8 +8,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, byTestId, text, viewImage, waitForNewFrame } from './page_helpers.mjs';
+import { byTestId, runOnePage, text, viewImage, waitForNewFrame } from './page_helpers.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const out = { timings_ms: {}, console_errors: [] };
@@ -45,15 +44,7 @@ async function download(page, id) {
 
 fs.mkdirSync(config.screenshot_dir, { recursive: true });
 fs.mkdirSync(config.download_dir, { recursive: true });
-const browser = await chromium.launch({ executablePath: config.chromium || '/usr/bin/chromium', args: CHROMIUM_ARGS });
-try {
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, acceptDownloads: true });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().includes('405') && !m.text().includes('404')) {
-      out.console_errors.push(m.text().slice(0, 300));
-    }
-  });
+await runOnePage(config, async (page) => {
   let t0 = Date.now();
   await page.goto(config.url);
   await page.waitForFunction(
@@ -119,11 +110,4 @@ try {
     candidates: await tableRows(page, 'candidate-row'),
     toggle_on: await page.locator(`${byTestId('show-candidates')} input`).isChecked(),
   };
-  out.ok = true;
-} catch (error) {
-  out.ok = false;
-  out.error = String(error && error.stack ? error.stack : error);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(out));
+}, { out, contextOptions: { acceptDownloads: true } });

@@ -1,5 +1,8 @@
-// What the browser tests (e2e, two_users, candidates, pacs) share: Chromium's headless flags and the ways they read
-// the viewer's page — elements by data-testid, a text, the current frame of a view, waiting for a new frame.
+// What the browser tests (e2e, two_users, candidates, pacs, run_warnings) share: Chromium's headless flags and the
+// ways they read the viewer's page — elements by data-testid, a text, the current frame of a view, waiting for a new
+// frame — and a one-page run that prints its report.
+
+import { chromium } from 'playwright-core';
 
 // Flags for Debian's chromium, headless, with nothing reaching out to the network.
 export const CHROMIUM_ARGS = [
@@ -29,4 +32,30 @@ export async function waitForNewFrame(page, view, previous, timeout = 60000, pol
     if (Date.now() - start > timeout) throw new Error(`view ${view}: no new frame within ${timeout} ms`);
     await page.waitForTimeout(pollMs);
   }
+}
+
+// Runs `body(page, out)` on a fresh page of headless Chromium (1600 × 1000, more context options in
+// `contextOptions`), collecting the page's console errors (other than 404/405) in `out.console_errors`, then prints
+// `out` as the script's one JSON report: `ok` true, or `ok` false with the error. For scripts whose user needs one
+// page.
+export async function runOnePage(config, body, { out = {}, contextOptions = {} } = {}) {
+  out.console_errors = out.console_errors || [];
+  const browser = await chromium.launch({ executablePath: config.chromium || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, ...contextOptions });
+    const page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.text().includes('405') && !m.text().includes('404')) {
+        out.console_errors.push(m.text().slice(0, 300));
+      }
+    });
+    await body(page, out);
+    out.ok = true;
+  } catch (error) {
+    out.ok = false;
+    out.error = String(error && error.stack ? error.stack : error);
+  } finally {
+    await browser.close();
+  }
+  console.log(JSON.stringify(out));
 }

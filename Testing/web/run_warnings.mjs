@@ -4,19 +4,12 @@
 // Usage: node run_warnings.mjs '<json config>'   config: {url, chromium, paths: [..]}
 // Prints one JSON object (last stdout line): {ok, runs: [{path, loaded, status, lesion_rows, error}], console_errors}.
 
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, byTestId, text } from './page_helpers.mjs';
+import { byTestId, runOnePage, text } from './page_helpers.mjs';
 
 const config = JSON.parse(process.argv[2]);
-const out = { runs: [], console_errors: [] };
-const browser = await chromium.launch({ executablePath: config.chromium || '/usr/bin/chromium', args: CHROMIUM_ARGS });
-try {
-  const page = await (await browser.newContext({ viewport: { width: 1600, height: 1000 } })).newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().includes('405') && !m.text().includes('404')) {
-      out.console_errors.push(m.text().slice(0, 300));
-    }
-  });
+
+await runOnePage(config, async (page, out) => {
+  out.runs = [];
   await page.goto(config.url);
   await page.waitForFunction(
     () => document.querySelector('[data-testid="view-axial"]')?.parentElement
@@ -28,9 +21,10 @@ try {
     await page.fill(`${byTestId('path-input')} input`, ctPath);
     await page.click(byTestId('load-path-button'));
     await page.waitForFunction(
-      (name) => (document.querySelector('[data-testid="info-message"]')?.textContent || '').startsWith('Loaded ')
-        && (document.querySelector('[data-testid="info-message"]')?.textContent || '').includes(name)
-        || document.querySelector('[data-testid="error-text"]'),
+      (name) => {
+        const status = document.querySelector('[data-testid="info-message"]')?.textContent || '';
+        return (status.startsWith('Loaded ') && status.includes(name)) || document.querySelector('[data-testid="error-text"]');
+      },
       ctPath.split('/').pop(), { timeout: 120000 },
     );
     run.loaded = await text(page, 'info-message');
@@ -45,11 +39,4 @@ try {
     run.error = await text(page, 'error-text');
     out.runs.push(run);
   }
-  out.ok = true;
-} catch (error) {
-  out.ok = false;
-  out.error = String(error && error.stack ? error.stack : error);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(out));
+});

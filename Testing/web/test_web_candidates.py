@@ -14,7 +14,6 @@ import csv
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -74,14 +73,9 @@ def a_candidates_session(shared_data, every_component, threshold, tmp_path_facto
     package = _package_with_threshold(every_component[0], folder / "package", threshold)
     with ViewerServer(folder / "server", data_root=shared_data / STUDY,
                       extra_args=("--model", str(package), "--threads", "2")) as server:
-        config = {"url": server.url, "chromium": CHROMIUM, "path": "dicom", "download_dir": str(folder / "downloads"),
-                  "screenshot_dir": str(SCREENSHOTS)}
-        run = subprocess.run(["node", str(HERE / "candidates.mjs"), json.dumps(config)], cwd=HERE,
-                             capture_output=True, text=True, timeout=900)
-    reports = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert reports, f"candidates.mjs printed no report:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
-    report = json.loads(reports[-1])
-    assert report.get("ok"), f"{report.get('error')}\nserver log:\n{server.log.read_text()[-4000:]}"
+        report = server.run_page_script("candidates.mjs", {
+            "chromium": CHROMIUM, "path": "dicom", "download_dir": str(folder / "downloads"),
+            "screenshot_dir": str(SCREENSHOTS)})
     (SCREENSHOTS / "candidates_report.json").write_text(json.dumps(report, indent=2))
     return report
 

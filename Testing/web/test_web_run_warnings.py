@@ -4,8 +4,6 @@ model through the product's server, while a CT at training noise gets neither.""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -53,13 +51,7 @@ def a_warnings_session(three_cts):
     assert config.smooth_scan_below_hu == 7.0 and config.noise_target_hu == 12.0
     root, names = three_cts
     with ViewerServer(root / "server", data_root=root, extra_args=("--threads", "2")) as server:
-        arguments = {"url": server.url, "chromium": CHROMIUM, "paths": names}
-        run = subprocess.run(["node", str(HERE / "run_warnings.mjs"), json.dumps(arguments)], cwd=HERE,
-                             capture_output=True, text=True, timeout=900)
-    reports = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert reports, f"run_warnings.mjs printed no report:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
-    report = json.loads(reports[-1])
-    assert report.get("ok"), f"{report.get('error')}\nserver log:\n{server.log.read_text()[-4000:]}"
+        report = server.run_page_script("run_warnings.mjs", {"chromium": CHROMIUM, "paths": names})
     return {r["path"]: r for r in report["runs"]}, report
 
 

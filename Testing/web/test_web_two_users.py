@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -38,16 +37,10 @@ def two_users_at_once(shared_data, tmp_path_factory):
     if reason:
         pytest.skip(reason)
     with ViewerServer(tmp_path_factory.mktemp("server"), data_root=shared_data) as server:
-        config = {
-            "url": server.url, "chromium": CHROMIUM, "screenshot_dir": str(SCREENSHOTS),
+        report = server.run_page_script("two_users.mjs", {
+            "chromium": CHROMIUM, "screenshot_dir": str(SCREENSHOTS),
             "users": [{"name": "A", "path": A_STUDY}, {"name": "B", "upload_dir": str(shared_data / B_DICOM)}],
-        }
-        run = subprocess.run(["node", str(HERE / "two_users.mjs"), json.dumps(config)], cwd=HERE,
-                             capture_output=True, text=True, timeout=1500)
-    reports = [line for line in run.stdout.splitlines() if line.startswith("{")]
-    assert reports, f"two_users.mjs printed no report:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
-    report = json.loads(reports[-1])
-    assert report.get("ok"), f"{report.get('error')}\nserver log:\n{server.log.read_text()[-4000:]}"
+        }, timeout=1500)
     (SCREENSHOTS / "two_users_report.json").write_text(json.dumps(report, indent=2))
     return report
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -60,6 +61,18 @@ class ViewerServer:
             self.__exit__()
             raise RuntimeError(f"the viewer did not start: {line!r}\n{self.log.read_text()[-3000:]}")
         return self
+
+    def run_page_script(self, script: str, config: dict, timeout: float = 900) -> dict:
+        """Run ``node SCRIPT '<config as JSON>'`` (a playwright-core script of this folder) against this server and
+        return its report, the last JSON line it printed; the test fails with the script's output, or with its
+        error and this server's log, when it printed none or its report is not ``ok``."""
+        run = subprocess.run(["node", str(HERE / script), json.dumps({"url": self.url, **config})], cwd=HERE,
+                             capture_output=True, text=True, timeout=timeout)
+        reports = [line for line in run.stdout.splitlines() if line.startswith("{")]
+        assert reports, f"{script} printed no report:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
+        report = json.loads(reports[-1])
+        assert report.get("ok"), f"{report.get('error')}\nserver log:\n{self.log.read_text()[-4000:]}"
+        return report
 
     def __exit__(self, *exc) -> None:
         self.process.terminate()
