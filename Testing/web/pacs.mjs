@@ -8,8 +8,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, byTestId, text, viewImage, waitForNewFrame } from './page_helpers.mjs';
+import { byTestId, runOnePage, text, viewImage, waitForNewFrame } from './page_helpers.mjs';
 
 const config = JSON.parse(process.argv[2]);
 const out = { timings_ms: {}, console_errors: [] };
@@ -41,13 +40,7 @@ async function shot(page, name) {
   return file;
 }
 
-const browser = await chromium.launch({ executablePath: config.chromium || '/usr/bin/chromium', args: CHROMIUM_ARGS });
-try {
-  const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().includes('405')) out.console_errors.push(m.text().slice(0, 300));
-  });
+await runOnePage(config, async (page) => {
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));
 
@@ -144,11 +137,4 @@ try {
   out.screenshot_sent = await shot(page, 'pacs_02_sent');
   out.page_html = await page.content();
   out.request_urls = [...new Set(requests)];
-  out.ok = true;
-} catch (error) {
-  out.ok = false;
-  out.error = String(error && error.stack ? error.stack : error);
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(out));
+}, { out, ignoredErrors: ['405'] });

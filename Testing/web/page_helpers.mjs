@@ -35,17 +35,17 @@ export async function waitForNewFrame(page, view, previous, timeout = 60000, pol
 }
 
 // Runs `body(page, out)` on a fresh page of headless Chromium (1600 × 1000, more context options in
-// `contextOptions`), collecting the page's console errors (other than 404/405) in `out.console_errors`, then prints
-// `out` as the script's one JSON report: `ok` true, or `ok` false with the error. For scripts whose user needs one
-// page.
-export async function runOnePage(config, body, { out = {}, contextOptions = {} } = {}) {
+// `contextOptions`), collecting the page's console errors (other than those naming one of `ignoredErrors`) in
+// `out.console_errors`, then prints `out` as the script's one JSON report: `ok` true, or `ok` false with the error.
+// For scripts whose user needs one page.
+export async function runOnePage(config, body, { out = {}, contextOptions = {}, ignoredErrors = ['404', '405'] } = {}) {
   out.console_errors = out.console_errors || [];
   const browser = await chromium.launch({ executablePath: config.chromium || '/usr/bin/chromium', args: CHROMIUM_ARGS });
   try {
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 }, ...contextOptions });
     const page = await context.newPage();
     page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().includes('405') && !m.text().includes('404')) {
+      if (m.type() === 'error' && !ignoredErrors.some((code) => m.text().includes(code))) {
         out.console_errors.push(m.text().slice(0, 300));
       }
     });
