@@ -48,10 +48,10 @@ def smooth(ct: Volume, labels: np.ndarray, seed: int, sigma_voxels: float) -> tu
 
 
 def sharpen(ct: Volume, labels: np.ndarray, seed: int, amount: float) -> tuple[Volume, np.ndarray]:
-    """A sharp kernel: unsharp mask with a 1-voxel in-plane blur."""
-    array = ct.array.astype(np.float32)
-    blurred = ndimage.gaussian_filter(array, (0.0, 1.0, 1.0))
-    return _with_hu(ct, array + np.float32(amount) * (array - blurred)), labels
+    """A sharp kernel: unsharp mask with a 1-voxel in-plane blur (the one the pipeline's optional sharpening uses)."""
+    from ..inference.smooth_scan import unsharp
+
+    return _with_hu(ct, unsharp(ct.array, amount)), labels
 
 
 def quantise(ct: Volume, labels: np.ndarray, seed: int) -> tuple[Volume, np.ndarray]:
